@@ -1,0 +1,255 @@
+"""CTS v1.0 tracker API: `CtsClient` speaks to one project; `CtsClientFactory` builds one client per
+scope with the right credentials and endpoint. Knows URLs and HTTP answers, nothing of Pulumi.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from .auth import IamClient, TokenAuth, TokenCache
+from .errors import ApiError, AuthenticationError, TrackerExistsError, TrackerNotFoundError
+from .schema import TRACKER_NAME, Scope, tracker_from_answer
+from .settings import DEFAULT_ENDPOINT, Settings
+from .transport import RefreshableAuth, Transport
+
+_VERSIONED_SUFFIX = re.compile(r"/v(?:1\.0|2\.0|3)(?:/[^/]*)?/?$")
+
+EXISTS_CODES = frozenset({"CTS.0201", "CTS.0208"})
+NOT_FOUND_CODES = frozenset({"CTS.0214"})
+
+_HINTS = {
+    "CTS.0201": "a tracker already exists in this project: set adopt_existing=True to manage it with Pulumi",
+    "CTS.0208": "a tracker already exists in this project: set adopt_existing=True to manage it with Pulumi",
+    "CTS.0210": "set bucket_name to the OBS bucket that should receive trace files",
+    "CTS.0211": "create the OBS bucket first (e.g. in the stack that owns it), or set is_obs_created=True "
+    "to let CTS create it",
+    "CTS.0215": "the bucket already exists: set is_obs_created=False to use it",
+    "CTS.0216": "CTS could not create the bucket: the name may be taken in another account",
+    "CTS.0218": "file_prefix_name allows 0 to 64 letters, digits, '.', '_' and '-'",
+    "CTS.0220": "trace file encryption is not offered in this region",
+    "CTS.0221": "set kms_id when is_support_trace_files_encryption is true",
+    "CTS.0222": "check that the KMS key exists, is enabled and is in the tracker's region",
+    "CTS.0231": "bucket names are 3-63 lowercase letters, digits, '-' and '.'",
+    "CTS.0013": "the user needs the CTS Administrator or CTS FullAccess role in this project",
+}
+
+
+def _hint(status: int, code: str | None, credential_source: str) -> str | None:
+    if code in _HINTS:
+        return _HINTS[code]
+    if status == 401:
+        return f"CTS rejected the credentials from {credential_source}; check them with `pulumi-cts doctor`"
+    if status == 403:
+        return f"the identity from {credential_source} lacks CTS permissions in this project"
+    return None
+
+
+def service_root(url: str) -> str:
+    """`https://cts.eu-de.../v1.0/{project_id}` (a catalog URL) -> `https://cts.eu-de...`."""
+    return _VERSIONED_SUFFIX.sub("", url.rstrip("/"))
+
+
+@dataclass
+class CtsClient:
+    """The v1.0 tracker operations of one project."""
+
+    transport: Transport
+    endpoint: str
+    project_id: str
+    auth: RefreshableAuth
+    credential_source: str = "the provider settings"
+    project_name: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.endpoint}/v1.0/{self.project_id}"
+
+    def _target(self) -> str:
+        return f"tracker '{TRACKER_NAME}' in project {self.project_id}"
+
+    def _send(self, method: str, path: str, operation: str, **kwargs: Any) -> requests.Response:
+        def hint_for(status: int, code: str | None) -> str | None:
+            return _hint(status, code, self.credential_source)
+
+        error_type: type[ApiError] = ApiError
+        try:
+            return self.transport.send(
+                method,
+                f"{self.base_url}{path}",
+                operation=operation,
+                target=self._target(),
+                auth=self.auth,
+                hint_for=hint_for,
+                error_type=error_type,
+                **kwargs,
+            )
+        except ApiError as error:
+            raise _specific(error) from None
+
+    def create_tracker(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        """`POST /v1.0/{project_id}/tracker`; the created tracker as answered (None if no body)."""
+        response = self._send("POST", "/tracker", "Creating the CTS tracker", idempotent=False, json_body=body)
+        return _json_tracker(response)
+
+    def get_tracker(self) -> dict[str, Any] | None:
+        """`GET ...tracker?tracker_name=system`; None when the project has no tracker."""
+        response = self._send(
+            "GET",
+            "/tracker",
+            "Reading the CTS tracker",
+            idempotent=True,
+            params={"tracker_name": TRACKER_NAME},
+            accept_status=(404,),
+        )
+        if response.status_code == 404:
+            error = _specific_from_response(response, "Reading the CTS tracker", self._target())
+            if isinstance(error, TrackerNotFoundError):
+                return None
+            raise error
+        return _json_tracker(response)
+
+    def update_tracker(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        """`PUT /v1.0/{project_id}/tracker/system` with the complete desired body."""
+        response = self._send(
+            "PUT", f"/tracker/{TRACKER_NAME}", "Updating the CTS tracker", idempotent=True, json_body=body
+        )
+        return _json_tracker(response)
+
+    def delete_tracker(self) -> bool:
+        """`DELETE ...tracker?tracker_name=system`; False when there was nothing to delete."""
+        response = self._send(
+            "DELETE",
+            "/tracker",
+            "Deleting the CTS tracker",
+            idempotent=True,
+            params={"tracker_name": TRACKER_NAME},
+            accept_status=(404,),
+        )
+        if response.status_code == 404:
+            error = _specific_from_response(response, "Deleting the CTS tracker", self._target())
+            if isinstance(error, TrackerNotFoundError):
+                return False
+            raise error
+        return True
+
+
+def _json_tracker(response: requests.Response) -> dict[str, Any] | None:
+    if not response.content:
+        return None
+    try:
+        return tracker_from_answer(response.json())
+    except ValueError:
+        return None
+
+
+def _specific(error: ApiError) -> ApiError:
+    """The most specific ApiError subclass for an answer, keeping all of its facts."""
+    if error.error_code in EXISTS_CODES:
+        kind: type[ApiError] = TrackerExistsError
+    elif error.error_code in NOT_FOUND_CODES or (error.status == 404 and not error.error_code):
+        kind = TrackerNotFoundError
+    elif error.status in (401, 403) and error.error_code not in _HINTS:
+        kind = AuthenticationError
+    else:
+        return error
+    specific = kind(
+        error.operation,
+        status=error.status,
+        error_code=error.error_code,
+        error_msg=error.error_msg,
+        request_id=error.request_id,
+        target=error.target,
+        hint=error.hint,
+    )
+    return specific
+
+
+def _specific_from_response(response: requests.Response, operation: str, target: str) -> ApiError:
+    from .transport import api_error
+
+    error = api_error(response, operation, target, lambda status, code: None)
+    # A 404 from a gateway (no CTS error code) means the API path is unknown, not that the
+    # tracker is gone: only CTS's own "does not exist" answer counts as a deleted tracker.
+    if error.error_code in NOT_FOUND_CODES:
+        return _specific(error)
+    if error.error_code is None:
+        return ApiError(
+            operation,
+            status=error.status,
+            error_msg=error.error_msg,
+            request_id=error.request_id,
+            target=target,
+            hint="the CTS endpoint answered 404 without a CTS error code; check cts:endpoint",
+        )
+    return error
+
+
+@dataclass
+class CtsClientFactory:
+    """One CtsClient per scope, sharing one transport (connection pool) and one token cache."""
+
+    settings: Settings
+    transport: Transport
+    tokens: TokenCache = field(default_factory=TokenCache)
+    _clients: dict[Scope, CtsClient] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _scope_locks: dict[Scope, threading.Lock] = field(default_factory=dict, init=False, repr=False)
+
+    def client_for(self, scope: Scope) -> CtsClient:
+        client = self._clients.get(scope)
+        if client is not None:
+            return client
+        with self._lock:
+            scope_lock = self._scope_locks.setdefault(scope, threading.Lock())
+        with scope_lock:
+            client = self._clients.get(scope)
+            if client is None:
+                client = self._build(scope)
+                self._clients[scope] = client
+                # Existing trackers are addressed by project id: reuse this client (and its token).
+                self._clients.setdefault(Scope(region=scope.region, project_id=client.project_id), client)
+        return client
+
+    def _build(self, scope: Scope) -> CtsClient:
+        self.settings.check_credentials()
+        iam = IamClient(self.transport, self.settings)
+        override = self.settings.endpoint_override(scope)
+        if self.settings.uses_access_keys:
+            return self._build_signed(scope, iam, override)
+        key = iam.identity_key(scope)
+        auth = TokenAuth(self.tokens, key, lambda: iam.fetch_token(scope))
+        token = auth.token()
+        endpoint = override or (service_root(token.cts_endpoint) if token.cts_endpoint else None)
+        return CtsClient(
+            transport=self.transport,
+            endpoint=endpoint or DEFAULT_ENDPOINT.format(region=scope.region),
+            project_id=token.project_id,
+            auth=auth,
+            credential_source=self.settings.source_of("password"),
+            project_name=token.project_name,
+        )
+
+    def _build_signed(self, scope: Scope, iam: IamClient, override: str | None) -> CtsClient:
+        from .signing import AkSkAuth
+
+        access_key = self.settings.get("access_key") or ""
+        secret_key = self.settings.get("secret_key") or ""
+        token = self.settings.get("security_token")
+        project_id = scope.project_id
+        if not project_id:
+            lookup_auth = AkSkAuth(access_key, secret_key, security_token=token)
+            project_id = iam.lookup_project_id(scope, lookup_auth)
+        return CtsClient(
+            transport=self.transport,
+            endpoint=override or DEFAULT_ENDPOINT.format(region=scope.region),
+            project_id=project_id,
+            auth=AkSkAuth(access_key, secret_key, project_id=project_id, security_token=token),
+            credential_source=self.settings.source_of("access_key"),
+            project_name=scope.project_name,
+        )

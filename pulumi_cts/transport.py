@@ -1,0 +1,260 @@
+"""HTTP for CTS and IAM: one lazily created `requests.Session`, timeouts, the retry policy and
+debug logging with secrets masked. The only place that sends requests and the only place that retries.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
+
+from .errors import ApiError, TransportError
+
+log = logging.getLogger("pulumi_cts.http")
+
+SECRET_HEADERS = frozenset({"x-auth-token", "x-subject-token", "authorization", "x-security-token"})
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+
+
+class RefreshableAuth(Protocol):
+    """A `requests` auth that may be able to renew its credential after a 401."""
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest: ...
+
+    def refresh_after_unauthorized(self, request: requests.PreparedRequest) -> bool: ...
+
+
+class ResponseLostError(TransportError):
+    """A non-idempotent request was sent but its answer never arrived: it may have taken effect."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries with exponential backoff and jitter.
+
+    `max_attempts` counts every try of one request; `max_total_wait` caps the sum of all waits so
+    a run never hangs on a sick service. A `Retry-After` answer is honoured as a lower bound.
+    """
+
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    max_total_wait: float = 60.0
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Wait before try `attempt + 1`: half fixed, half random ("equal jitter")."""
+        ceiling: float = min(self.max_delay, self.base_delay * 2.0**attempt)
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+def retry_after_seconds(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers safe to log: credentials replaced by `***`."""
+    return {k: ("***" if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+
+
+def _was_not_sent(exc: requests.RequestException) -> bool:
+    """True when the request never reached the server, so repeating it cannot duplicate anything."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason: Any = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)
+        return isinstance(reason, NewConnectionError)
+    return False
+
+
+@dataclass
+class Transport:
+    """Sends requests with timeouts and retries over one connection pool per process.
+
+    The session is created on first use, never at construction, so nothing live is ever pickled
+    and worker threads of one provider process share one keep-alive pool.
+    """
+
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    verify: bool | str = True
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    rng: random.Random = field(default_factory=random.Random)
+    pool_size: int = 32
+    _session: requests.Session | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def session(self) -> requests.Session:
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    session = requests.Session()
+                    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.pool_size, max_retries=0)
+                    session.mount("https://", adapter)
+                    session.mount("http://", adapter)
+                    session.verify = self.verify
+                    self._session = session
+        return self._session
+
+    def close(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                self._session.close()
+                self._session = None
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        operation: str,
+        target: str,
+        idempotent: bool,
+        auth: RefreshableAuth | None = None,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        accept_status: Iterable[int] = (),
+        hint_for: Callable[[int, str | None], str | None] = lambda status, code: None,
+        error_type: type[ApiError] = ApiError,
+    ) -> requests.Response:
+        """Send one logical request and return a successful (or accepted) answer.
+
+        Retries 429 always (the request was refused, not processed); 502/503/504 and lost
+        connections only when `idempotent`, because repeating a POST whose first try may have
+        taken effect could create a second object. A lost POST raises `ResponseLostError` so the
+        caller can look before it tries again. A 401 is answered once by renewing the credential.
+        """
+        accepted = set(accept_status)
+        waited = 0.0
+        refreshed = False
+        attempt = 0
+        last_problem = ""
+        while True:
+            started = self.clock()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    json=json_body,
+                    params=params,
+                    headers=dict(headers or {}),
+                    auth=auth,
+                    timeout=(self.policy.connect_timeout, self.policy.read_timeout),
+                )
+            except requests.RequestException as exc:
+                kind = type(exc).__name__
+                log.debug("%s %s -> %s after %.3fs", method, url, kind, self.clock() - started)
+                if not (idempotent or _was_not_sent(exc)):
+                    raise ResponseLostError(
+                        f"{operation} ({target}): the request was sent but no answer arrived ({kind}); "
+                        "it may have taken effect"
+                    ) from None
+                last_problem = f"no answer ({kind})"
+                delay = self.policy.backoff(attempt, self.rng)
+            else:
+                self._log(response, started)
+                status = response.status_code
+                if status < 400 or status in accepted:
+                    return response
+                if status == 401 and auth is not None and not refreshed:
+                    refreshed = True
+                    if auth.refresh_after_unauthorized(response.request):
+                        continue
+                if status not in RETRYABLE_STATUS or (status != 429 and not idempotent):
+                    raise api_error(response, operation, target, hint_for, error_type)
+                last_problem = f"HTTP {status}"
+                delay = self.policy.backoff(attempt, self.rng)
+                hinted = retry_after_seconds(response.headers.get("Retry-After"), self.clock())
+                if hinted is not None:
+                    delay = max(delay, hinted)
+                if attempt + 1 >= self.policy.max_attempts or waited + delay > self.policy.max_total_wait:
+                    error = api_error(response, operation, target, hint_for, error_type)
+                    error.args = (f"{error.args[0]} (gave up after {attempt + 1} tries and {waited:.1f}s of waiting)",)
+                    raise error
+            attempt += 1
+            if attempt >= self.policy.max_attempts or waited + delay > self.policy.max_total_wait:
+                raise TransportError(
+                    f"{operation} ({target}) failed: {last_problem}; gave up after {attempt} tries "
+                    f"and {waited:.1f}s of waiting (timeouts: connect {self.policy.connect_timeout:g}s, "
+                    f"read {self.policy.read_timeout:g}s)"
+                )
+            log.debug("retrying %s %s in %.2fs (try %d failed: %s)", method, url, delay, attempt, last_problem)
+            self.sleep(delay)
+            waited += delay
+
+    def _log(self, response: requests.Response, started: float) -> None:
+        if not log.isEnabledFor(logging.DEBUG):
+            return
+        request = response.request
+        log.debug(
+            "%s %s -> %d in %.3fs request-headers=%s",
+            request.method,
+            request.url,
+            response.status_code,
+            self.clock() - started,
+            mask_headers(request.headers),
+        )
+
+
+def api_error(
+    response: requests.Response,
+    operation: str,
+    target: str,
+    hint_for: Callable[[int, str | None], str | None],
+    error_type: type[ApiError] = ApiError,
+) -> ApiError:
+    """An ApiError from an error answer in any of the documented shapes.
+
+    CTS and IAM answer `{"error_code", "error_msg"}`; some IAM pages use the Keystone shape
+    `{"error": {"code", "message"}}`; the API gateway may answer plain text.
+    """
+    code: str | None = None
+    message: str | None = None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, Mapping):
+        inner = body.get("error")
+        if isinstance(inner, Mapping):
+            code = str(inner.get("code")) if inner.get("code") is not None else None
+            message = inner.get("message") or inner.get("title")
+        code = body.get("error_code") or body.get("errorCode") or code
+        message = body.get("error_msg") or body.get("errorMsg") or body.get("message") or message
+    if message is None and response.text:
+        message = response.text.strip()[:200] or None
+    request_id = response.headers.get("X-Request-Id") or response.headers.get("X-Openstack-Request-Id")
+    return error_type(
+        operation,
+        status=response.status_code,
+        error_code=str(code) if code is not None else None,
+        error_msg=str(message) if message is not None else None,
+        request_id=request_id,
+        target=target,
+        hint=hint_for(response.status_code, str(code) if code is not None else None),
+    )
