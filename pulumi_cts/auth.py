@@ -18,6 +18,7 @@ from cachetools import TLRUCache
 from .errors import ApiError, AuthenticationError
 from .schema import Scope
 from .settings import Settings
+from .token_store import FileTokenStore
 from .transport import Transport
 
 # keystoneauth renews tokens with less than 120 s left; a wider margin also covers clock skew
@@ -34,6 +35,12 @@ class Token:
     project_id: str
     project_name: str | None = None
     cts_endpoint: str | None = None
+    issued_at: float | None = None
+
+    def renew_at(self, margin: float, now: float) -> float:
+        """When to stop using this token: `margin` before expiry, or half-way for short-lived ones."""
+        lifetime = self.expires_at - (self.issued_at if self.issued_at is not None else now)
+        return self.expires_at - min(margin, max(0.0, lifetime) / 2)
 
     def __repr__(self) -> str:
         return f"Token(project_id={self.project_id!r}, expires_at={self.expires_at!r}, value=***)"
@@ -75,9 +82,14 @@ class TokenCache:
     """
 
     def __init__(
-        self, margin: float = REFRESH_MARGIN_SECONDS, clock: Callable[[], float] = time.time, maxsize: int = 256
+        self,
+        margin: float = REFRESH_MARGIN_SECONDS,
+        clock: Callable[[], float] = time.time,
+        maxsize: int = 256,
+        store: FileTokenStore | None = None,
     ) -> None:
         self.margin = margin
+        self.store = store
         self._clock = clock
         self._tokens: TLRUCache[Hashable, Token] = TLRUCache(maxsize=maxsize, ttu=self._renew_at, timer=clock)
         self._lock = threading.Lock()
@@ -85,8 +97,7 @@ class TokenCache:
 
     def _renew_at(self, _key: Hashable, token: Token, now: float) -> float:
         # A token that lives shorter than twice the margin (test servers) is kept for half its life.
-        lifetime = token.expires_at - now
-        return now + max(0.0, lifetime - min(self.margin, lifetime / 2))
+        return token.renew_at(self.margin, now)
 
     def peek(self, key: Hashable) -> Token | None:
         with self._lock:
@@ -101,7 +112,11 @@ class TokenCache:
         with fetch_lock:
             token = self.peek(key)
             if token is None:
-                token = fetch()
+                if self.store is None:
+                    token = fetch()
+                else:
+                    now = self._clock()
+                    token = self.store.get_or_fetch(key, fetch, lambda t: t.renew_at(self.margin, now) > now)
                 with self._lock:
                     self._tokens[key] = token
             return token
@@ -116,6 +131,8 @@ class TokenCache:
             current = self._tokens.get(key)
             if current is not None and current.value == rejected_value:
                 del self._tokens[key]
+        if self.store is not None:
+            self.store.discard(key, rejected_value)
 
 
 def _hint_for_iam(status: int, code: str | None) -> str | None:
@@ -185,6 +202,7 @@ class IamClient:
         try:
             token_body = response.json()["token"]
             expires_at = parse_timestamp(token_body["expires_at"])
+            issued_at = parse_timestamp(token_body["issued_at"]) if token_body.get("issued_at") else None
             project_body = token_body.get("project") or {}
             project_id = str(project_body.get("id") or scope.project_id or "")
         except (ValueError, KeyError, TypeError):
@@ -207,6 +225,7 @@ class IamClient:
             project_id=project_id,
             project_name=project_body.get("name") or scope.project_name,
             cts_endpoint=catalog_endpoint(token_body.get("catalog"), "cts", scope.region),
+            issued_at=issued_at,
         )
 
     def lookup_project_id(self, scope: Scope, auth: requests.auth.AuthBase) -> str:

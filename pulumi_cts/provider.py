@@ -21,16 +21,29 @@ from pulumi.dynamic import (
 )
 
 from . import schema
+from .auth import TokenCache
 from .client import CtsClient, CtsClientFactory
 from .errors import ApiError, ConfigurationError, TrackerExistsError, TrackerNotFoundError
 from .schema import PROVIDER_KEY, Scope
 from .settings import ConfigLookup, Settings, resolve
+from .token_store import FileTokenStore
 from .transport import ResponseLostError, Transport
 
 log = logging.getLogger("pulumi_cts")
 
 # A 5xx answer to a POST does not say whether the tracker was created: look before trying again.
 _AMBIGUOUS_STATUS = frozenset({500, 502, 503, 504})
+
+
+def enable_debug_logging() -> None:
+    """Log every HTTP call (credentials masked) to stderr, which the engine shows with `-v`/`--logflow`."""
+    package_log = logging.getLogger("pulumi_cts")
+    if not any(getattr(h, "_pulumi_cts", False) for h in package_log.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("pulumi-cts %(levelname)s %(name)s: %(message)s"))
+        handler._pulumi_cts = True  # type: ignore[attr-defined]
+        package_log.addHandler(handler)
+    package_log.setLevel(logging.DEBUG)
 
 
 def _no_config(_key: str) -> Any:
@@ -52,6 +65,8 @@ class _Runtime:
             with self._lock:
                 if self._settings is None:
                     self._settings = resolve(self._config)
+                    if self._settings.debug:
+                        enable_debug_logging()
                     if self._settings.insecure:
                         log.warning(
                             "TLS certificate verification is OFF (insecure is set by %s)",
@@ -65,7 +80,10 @@ class _Runtime:
             settings = self.settings
             with self._lock:
                 if self._factory is None:
-                    self._factory = CtsClientFactory(settings, Transport(verify=settings.verify))
+                    store = FileTokenStore(settings.get("token_cache") or "") if settings.get("token_cache") else None
+                    self._factory = CtsClientFactory(
+                        settings, Transport(verify=settings.verify), tokens=TokenCache(store=store)
+                    )
         return self._factory
 
     def default_scope(self) -> Scope | None:

@@ -42,6 +42,8 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("endpoint", "endpoint", ("OS_CTS_ENDPOINT_OVERRIDE",)),
     SettingSpec("ca_cert", "caCert", ("OS_CACERT",)),
     SettingSpec("insecure", "insecure", ("OS_INSECURE",)),
+    SettingSpec("token_cache", "tokenCache", ("CTS_TOKEN_CACHE",)),
+    SettingSpec("debug", "debug", ("CTS_DEBUG",)),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 SECRET_NAMES = frozenset(spec.name for spec in SPECS if spec.secret)
@@ -84,6 +86,10 @@ class Settings:
     @property
     def uses_access_keys(self) -> bool:
         return bool(self.get("access_key") or self.get("secret_key"))
+
+    @property
+    def debug(self) -> bool:
+        return _truthy(self.get("debug"))
 
     @property
     def insecure(self) -> bool:

@@ -427,3 +427,41 @@ def test_config_namespace_is_read_through_configure_not_the_environment(monkeypa
     assert settings.get("region") == "eu-de"
     assert settings.source_of("region") == "stack config cts:region"
     assert CONFIG["cts:password"] not in repr(settings)
+
+
+def test_iam_throttling_is_retried_within_the_budget_and_stated_when_it_runs_out() -> None:
+    from .fakes import AUTH_URL, token_body
+
+    throttled = {"status_code": 429, "json": {"error_code": "IAM.0012", "error_msg": "too many"}}
+    granted = {"status_code": 201, "json": token_body(), "headers": {"X-Subject-Token": TOKEN}}
+    prov = provider()
+    waits: list[float] = []
+    prov.runtime.factory.transport.sleep = waits.append
+    with requests_mock.Mocker() as mock:
+        iam = mock.post(f"{AUTH_URL}/auth/tokens", [{**throttled, "headers": {"Retry-After": "2"}}, granted])
+        mock.get(TRACKER_URL, json=SEED_RESPONSE)
+        prov.read(f"{PROJECT_ID}/system", engine_inputs(**SEED_REQUEST))
+    assert iam.call_count == 2
+    assert waits and waits[0] >= 2.0
+
+    with requests_mock.Mocker() as mock:
+        iam = mock.post(f"{AUTH_URL}/auth/tokens", **throttled)  # type: ignore[arg-type]
+        exhausted = provider()
+        with pytest.raises(AuthenticationError) as caught:
+            exhausted.create(checked(SEED_INPUTS))
+    assert iam.call_count == 5
+    assert "IAM.0012" in str(caught.value) and "gave up after 5 tries" in str(caught.value)
+    assert "throttling" in str(caught.value)
+
+
+def test_shared_token_cache_directory_is_used_when_configured(tmp_path: Any) -> None:
+    cache_dir = tmp_path / "tokens"
+    with requests_mock.Mocker() as mock:
+        iam = mock_iam(mock)
+        mock.get(TRACKER_URL, json=SEED_RESPONSE)
+        for _ in range(3):  # three provider processes of three pipelines
+            provider({**CONFIG, "cts:tokenCache": str(cache_dir)}).read(
+                f"{PROJECT_ID}/system", engine_inputs(**SEED_REQUEST)
+            )
+    assert iam.call_count == 1
+    assert TOKEN not in "".join(p.name for p in cache_dir.iterdir())
