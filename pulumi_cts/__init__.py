@@ -1,16 +1,39 @@
-"""Pulumi resources for Cloud Trace Service (CTS) trackers of Open Telekom Cloud and Huawei Cloud."""
+"""Pulumi resources for Cloud Trace Service (CTS) trackers of Open Telekom Cloud and Huawei Cloud.
 
-from .errors import (
-    ApiError,
-    AuthenticationError,
-    ConfigurationError,
-    CtsError,
-    TrackerExistsError,
-    TrackerNotFoundError,
-    TransportError,
-)
-from .provider import TrackerProvider
-from .tracker import Tracker, TrackerArgs
+Names are imported on first use, so tools that need no Pulumi (the emulator, `pulumi-cts doctor`)
+start without loading the Pulumi SDK.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .errors import (
+        ApiError,
+        AuthenticationError,
+        ConfigurationError,
+        CtsError,
+        TrackerExistsError,
+        TrackerNotFoundError,
+        TransportError,
+    )
+    from .provider import TrackerProvider
+    from .tracker import Tracker, TrackerArgs
+
+_WHERE = {
+    "ApiError": "errors",
+    "AuthenticationError": "errors",
+    "ConfigurationError": "errors",
+    "CtsError": "errors",
+    "TrackerExistsError": "errors",
+    "TrackerNotFoundError": "errors",
+    "TransportError": "errors",
+    "TrackerProvider": "provider",
+    "Tracker": "tracker",
+    "TrackerArgs": "tracker",
+}
 
 __all__ = [
     "ApiError",
@@ -25,3 +48,16 @@ __all__ = [
     "TransportError",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pulumi_cts' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])

@@ -228,6 +228,14 @@ class IamClient:
             issued_at=issued_at,
         )
 
+    def _hint_for_access_key(self, status: int, code: str | None) -> str | None:
+        if status in (401, 403):
+            return (
+                f"IAM rejected the access key from {self.settings.source_of('access_key')}: check the key pair, "
+                "and that this machine's clock is within 15 minutes of the real time"
+            )
+        return _hint_for_iam(status, code)
+
     def lookup_project_id(self, scope: Scope, auth: requests.auth.AuthBase) -> str:
         """The id of the project named in `scope`, asked of IAM with a signed request (AK/SK)."""
         auth_url = self.settings.auth_url_for(scope)
@@ -240,7 +248,7 @@ class IamClient:
             idempotent=True,
             auth=_NoRefresh(auth),
             params={"name": scope.project_name or scope.region},
-            hint_for=_hint_for_iam,
+            hint_for=self._hint_for_access_key,
             error_type=AuthenticationError,
         )
         projects = [p for p in (response.json() or {}).get("projects", []) if isinstance(p, Mapping)]

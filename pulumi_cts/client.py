@@ -55,9 +55,28 @@ def service_root(url: str) -> str:
     return _VERSIONED_SUFFIX.sub("", url.rstrip("/"))
 
 
+@dataclass(frozen=True)
+class TrackerPaths:
+    """Where one API version keeps the tracker operations (v3 queries and deletes in plural)."""
+
+    version: str
+    create: str
+    query: str
+    update: str
+    delete: str
+
+
+TRACKER_PATHS = {
+    "v1.0": TrackerPaths(
+        "v1.0", create="/tracker", query="/tracker", update=f"/tracker/{TRACKER_NAME}", delete="/tracker"
+    ),
+    "v3": TrackerPaths("v3", create="/tracker", query="/trackers", update="/tracker", delete="/trackers"),
+}
+
+
 @dataclass
 class CtsClient:
-    """The v1.0 tracker operations of one project."""
+    """The tracker operations of one project, in API v1.0 or v3."""
 
     transport: Transport
     endpoint: str
@@ -66,14 +85,21 @@ class CtsClient:
     credential_source: str = "the provider settings"
     project_name: str | None = None
 
-    @property
-    def base_url(self) -> str:
-        return f"{self.endpoint}/v1.0/{self.project_id}"
+    def base_url(self, api_version: str = "v1.0") -> str:
+        return f"{self.endpoint}/{api_version}/{self.project_id}"
 
-    def _target(self) -> str:
-        return f"tracker '{TRACKER_NAME}' in project {self.project_id}"
+    def _target(self, name: str = TRACKER_NAME, kind: str = "tracker") -> str:
+        return f"{kind} '{name}' in project {self.project_id}"
 
-    def _send(self, method: str, path: str, operation: str, **kwargs: Any) -> requests.Response:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        api_version: str = "v1.0",
+        target: str | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
         def hint_for(status: int, code: str | None) -> str | None:
             return _hint(status, code, self.credential_source)
 
@@ -81,9 +107,9 @@ class CtsClient:
         try:
             return self.transport.send(
                 method,
-                f"{self.base_url}{path}",
+                f"{self.base_url(api_version)}{path}",
                 operation=operation,
-                target=self._target(),
+                target=target or self._target(),
                 auth=self.auth,
                 hint_for=hint_for,
                 error_type=error_type,
@@ -92,58 +118,178 @@ class CtsClient:
         except ApiError as error:
             raise _specific(error) from None
 
-    def create_tracker(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
-        """`POST /v1.0/{project_id}/tracker`; the created tracker as answered (None if no body)."""
-        response = self._send("POST", "/tracker", "Creating the CTS tracker", idempotent=False, json_body=body)
-        return _json_tracker(response)
+    def create_tracker(self, body: Mapping[str, Any], api_version: str = "v1.0") -> dict[str, Any] | None:
+        """`POST /{version}/{project_id}/tracker`; the created tracker as answered (None if no body)."""
+        name = str(body.get("tracker_name") or TRACKER_NAME)
+        response = self._send(
+            "POST",
+            TRACKER_PATHS[api_version].create,
+            "Creating the CTS tracker",
+            api_version,
+            self._target(name),
+            idempotent=False,
+            json_body=body,
+        )
+        return _json_tracker(response, name)
 
-    def get_tracker(self) -> dict[str, Any] | None:
-        """`GET ...tracker?tracker_name=system`; None when the project has no tracker."""
+    def get_tracker(
+        self, api_version: str = "v1.0", name: str = TRACKER_NAME, tracker_type: str | None = None
+    ) -> dict[str, Any] | None:
+        """`GET ...tracker(s)?tracker_name=...`; None when the project has no such tracker."""
+        params = {"tracker_name": name}
+        if tracker_type:
+            params["tracker_type"] = tracker_type
+        target = self._target(name)
         response = self._send(
             "GET",
-            "/tracker",
+            TRACKER_PATHS[api_version].query,
             "Reading the CTS tracker",
+            api_version,
+            target,
             idempotent=True,
-            params={"tracker_name": TRACKER_NAME},
+            params=params,
             accept_status=(404,),
         )
         if response.status_code == 404:
-            error = _specific_from_response(response, "Reading the CTS tracker", self._target())
+            error = _specific_from_response(response, "Reading the CTS tracker", target)
             if isinstance(error, TrackerNotFoundError):
                 return None
             raise error
-        return _json_tracker(response)
+        return _json_tracker(response, name)
 
-    def update_tracker(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
-        """`PUT /v1.0/{project_id}/tracker/system` with the complete desired body."""
+    def update_tracker(self, body: Mapping[str, Any], api_version: str = "v1.0") -> dict[str, Any] | None:
+        """`PUT` of the complete desired body (v1.0: `/tracker/system`; v3: `/tracker`)."""
+        name = str(body.get("tracker_name") or TRACKER_NAME)
         response = self._send(
-            "PUT", f"/tracker/{TRACKER_NAME}", "Updating the CTS tracker", idempotent=True, json_body=body
+            "PUT",
+            TRACKER_PATHS[api_version].update,
+            "Updating the CTS tracker",
+            api_version,
+            self._target(name),
+            idempotent=True,
+            json_body=body,
         )
-        return _json_tracker(response)
+        return _json_tracker(response, name)
 
-    def delete_tracker(self) -> bool:
-        """`DELETE ...tracker?tracker_name=system`; False when there was nothing to delete."""
+    def delete_tracker(
+        self, api_version: str = "v1.0", name: str = TRACKER_NAME, tracker_type: str | None = None
+    ) -> bool:
+        """`DELETE ...tracker(s)?tracker_name=...`; False when there was nothing to delete."""
+        params = {"tracker_name": name}
+        if tracker_type:
+            params["tracker_type"] = tracker_type
+        target = self._target(name)
         response = self._send(
             "DELETE",
-            "/tracker",
+            TRACKER_PATHS[api_version].delete,
             "Deleting the CTS tracker",
+            api_version,
+            target,
             idempotent=True,
-            params={"tracker_name": TRACKER_NAME},
+            params=params,
             accept_status=(404,),
         )
         if response.status_code == 404:
-            error = _specific_from_response(response, "Deleting the CTS tracker", self._target())
+            error = _specific_from_response(response, "Deleting the CTS tracker", target)
             if isinstance(error, TrackerNotFoundError):
                 return False
             raise error
         return True
 
+    # -- key-event notifications (v3) -------------------------------------------------------------
 
-def _json_tracker(response: requests.Response) -> dict[str, Any] | None:
+    def create_notification(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST /v3/{project_id}/notifications`; the created notification."""
+        target = self._target(str(body.get("notification_name")), "notification")
+        response = self._send(
+            "POST",
+            "/notifications",
+            "Creating the key-event notification",
+            "v3",
+            target,
+            idempotent=False,
+            json_body=body,
+        )
+        return dict(response.json()) if response.content else {}
+
+    def update_notification(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        """`PUT /v3/{project_id}/notifications` with the complete body, id and status included."""
+        target = self._target(str(body.get("notification_name")), "notification")
+        response = self._send(
+            "PUT",
+            "/notifications",
+            "Updating the key-event notification",
+            "v3",
+            target,
+            idempotent=True,
+            json_body=body,
+        )
+        return dict(response.json()) if response.content else None
+
+    def find_notification(self, name: str | None = None, notification_id: str | None = None) -> dict[str, Any] | None:
+        """The notification with this id (or name) from `GET .../notifications/smn`, or None."""
+        target = self._target(str(name or notification_id), "notification")
+        params = {"notification_name": name} if name else None
+        response = self._send(
+            "GET",
+            "/notifications/smn",
+            "Reading the key-event notification",
+            "v3",
+            target,
+            idempotent=True,
+            params=params,
+            accept_status=(404,),
+        )
+        if response.status_code == 404 or not response.content:
+            return None
+        answer = response.json()
+        found = answer.get("notifications", []) if isinstance(answer, Mapping) else answer
+        for item in found if isinstance(found, list) else []:
+            if not isinstance(item, Mapping):
+                continue
+            if (notification_id and item.get("notification_id") == notification_id) or (
+                not notification_id and item.get("notification_name") == name
+            ):
+                return dict(item)
+        return None
+
+    def delete_notification(self, notification_id: str) -> bool:
+        """`DELETE .../notifications?notification_id=`; False when it was already gone."""
+        target = self._target(notification_id, "notification")
+        response = self._send(
+            "DELETE",
+            "/notifications",
+            "Deleting the key-event notification",
+            "v3",
+            target,
+            idempotent=True,
+            params={"notification_id": notification_id},
+            accept_status=(404,),
+        )
+        return response.status_code != 404
+
+    # -- traces (v3) ------------------------------------------------------------------------------
+
+    def list_traces(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """One page of `GET /v3/{project_id}/traces`: `{"traces": [...], "meta_data": {...}}`."""
+        response = self._send(
+            "GET",
+            "/traces",
+            "Querying traces",
+            "v3",
+            f"traces of project {self.project_id}",
+            idempotent=True,
+            params=params,
+        )
+        answer = response.json() if response.content else {}
+        return dict(answer) if isinstance(answer, Mapping) else {}
+
+
+def _json_tracker(response: requests.Response, name: str = TRACKER_NAME) -> dict[str, Any] | None:
     if not response.content:
         return None
     try:
-        return tracker_from_answer(response.json())
+        return tracker_from_answer(response.json(), name)
     except ValueError:
         return None
 

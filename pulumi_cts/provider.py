@@ -77,13 +77,7 @@ class _Runtime:
     @property
     def factory(self) -> CtsClientFactory:
         if self._factory is None:
-            settings = self.settings
-            with self._lock:
-                if self._factory is None:
-                    store = FileTokenStore(settings.get("token_cache") or "") if settings.get("token_cache") else None
-                    self._factory = CtsClientFactory(
-                        settings, Transport(verify=settings.verify), tokens=TokenCache(store=store)
-                    )
+            self._factory = shared_factory(self.settings)
         return self._factory
 
     def default_scope(self) -> Scope | None:
@@ -92,20 +86,49 @@ class _Runtime:
         except ConfigurationError:
             return None
 
+    def default_api_version(self) -> str:
+        try:
+            return self.settings.get("api_version") or schema.DEFAULT_API_VERSION
+        except ConfigurationError:
+            return schema.DEFAULT_API_VERSION
 
-def _declared(props: Mapping[str, Any]) -> dict[str, Any]:
+
+_FACTORIES: dict[tuple[tuple[str, str], ...], CtsClientFactory] = {}
+_FACTORIES_LOCK = threading.Lock()
+
+
+def shared_factory(settings: Settings) -> CtsClientFactory:
+    """One connection pool and token cache per process and settings, shared by every provider class,
+    so trackers, data trackers and notifications of one scope cost one IAM call together."""
+    key = tuple(sorted(settings.values.items()))
+    with _FACTORIES_LOCK:
+        factory = _FACTORIES.get(key)
+        if factory is None:
+            directory = settings.get("token_cache")
+            tokens = TokenCache(store=FileTokenStore(directory) if directory else None)
+            factory = CtsClientFactory(settings, Transport(verify=settings.verify), tokens=tokens)
+            _FACTORIES[key] = factory
+        return factory
+
+
+def forget_shared_connections() -> None:
+    """Drop every shared session and cached token of this process (tests, credential rotation)."""
+    with _FACTORIES_LOCK:
+        for factory in _FACTORIES.values():
+            factory.transport.close()
+        _FACTORIES.clear()
+
+
+def _declared(props: Mapping[str, Any], fields: tuple[str, ...] = schema.INPUT_FIELDS) -> dict[str, Any]:
     """The inputs of a property bag, without the engine's `__provider` and read-only fields."""
-    return {k: v for k, v in props.items() if k in schema.INPUT_FIELDS}
+    return {k: v for k, v in props.items() if k in fields}
 
 
-class TrackerProvider(ResourceProvider):
-    """Manages the CTS tracker of a project. Takes no arguments and pickles to a tiny blob.
+class _ScopedProvider(ResourceProvider):
+    """What every pulumi-cts provider shares: no state when pickled, settings from `configure()`,
+    and the project an existing resource lives in."""
 
-    Credentials and HTTP sessions are never attributes at pickling time: they are built from
-    the stack configuration in `configure()` or on first use, inside the provider process.
-    """
-
-    # The blob is a reference to this class and nothing else, so it need not be encrypted.
+    # The blob is a reference to the class and nothing else, so it need not be encrypted.
     serialize_as_secret_always = False
 
     def __init__(self) -> None:
@@ -119,7 +142,7 @@ class TrackerProvider(ResourceProvider):
         self._runtime = None
 
     def __repr__(self) -> str:
-        return "TrackerProvider()"
+        return f"{type(self).__name__}()"
 
     @property
     def runtime(self) -> _Runtime:
@@ -130,60 +153,79 @@ class TrackerProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         self._runtime = _Runtime(req.config.get)
 
-    # -- engine calls ---------------------------------------------------------------------------
+    def _client_for_new(self, inputs: Mapping[str, Any]) -> tuple[CtsClient, Scope]:
+        scope = schema.resource_scope(inputs, self.runtime.settings.default_scope())
+        return self.runtime.factory.client_for(scope), scope
+
+    def _client_for_existing(self, id_: str, props: Mapping[str, Any]) -> tuple[CtsClient, Scope]:
+        """An existing resource is addressed by the project in its id, whatever the program says now."""
+        project_id = id_.partition("/")[0] if "/" in id_ else props.get("project_id")
+        default = self.runtime.settings.default_scope()
+        region = props.get("region") if isinstance(props.get("region"), str) else None
+        if project_id:
+            scope = Scope(region=region or default.region, project_id=str(project_id))
+        else:
+            scope = schema.resource_scope(props, default)
+        return self.runtime.factory.client_for(scope), scope
+
+    @staticmethod
+    def _scope_outputs(client: CtsClient, scope: Scope) -> dict[str, Any]:
+        return {
+            "project_id": client.project_id,
+            "project_name": client.project_name or scope.project_name,
+            "region": scope.region,
+        }
+
+
+class TrackerProvider(_ScopedProvider):
+    """Manages the CTS management tracker (`system`) of a project, through API v1.0 or v3.
+
+    Takes no arguments and pickles to a tiny blob: credentials and HTTP sessions are built from
+    the stack configuration in `configure()` or on first use, inside the provider process.
+    """
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = [CheckFailure(f.field, f.reason) for f in schema.validate(news)]
-        inputs = schema.with_defaults(news)
-        return CheckResult(inputs, failures)
+        version = self.runtime.default_api_version()
+        failures = [CheckFailure(f.field, f.reason) for f in schema.validate(news, version)]
+        return CheckResult(schema.with_defaults(news, version), failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = schema.changed_fields(olds, news)
         replaces = schema.replaced_fields(olds, news, self.runtime.default_scope())
-        return DiffResult(
-            changes=bool(changed or replaces),
-            replaces=replaces,
-            stables=[],
-            delete_before_replace=False,
-        )
+        return DiffResult(changes=bool(changed or replaces), replaces=replaces, stables=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        inputs = schema.with_defaults(_declared(props))
-        scope = schema.resource_scope(inputs, self.runtime.settings.default_scope())
-        client = self.runtime.factory.client_for(scope)
+        inputs = schema.with_defaults(_declared(props), self.runtime.default_api_version())
+        client, scope = self._client_for_new(inputs)
+        version = inputs["api_version"]
         if inputs["adopt_existing"]:
-            current = client.get_tracker()
+            current = client.get_tracker(version)
             if current is not None:
                 return self._adopt(client, inputs, current, scope)
         answer = self._create_once(client, inputs, scope)
         if answer is None:
-            return self._adopt(client, inputs, client.get_tracker() or {}, scope)
+            return self._adopt(client, inputs, client.get_tracker(version) or {}, scope)
         state = schema.state_from_answer(answer)
         if inputs["status"] == "disabled" and state["status"] != "disabled":
             state = self._put(client, inputs, state)
         return CreateResult(schema.resource_id(client.project_id), self._outputs(inputs, state, client, scope))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        scope = self._scope_of_existing(id_, props)
-        client = self.runtime.factory.client_for(scope)
-        current = client.get_tracker()
+        client, scope = self._client_for_existing(id_, props)
+        old_inputs = schema.with_defaults(_declared(props), self.runtime.default_api_version())
+        current = client.get_tracker(old_inputs["api_version"])
         if current is None:
             return ReadResult(id_="", outs={})
         state = schema.state_from_answer(current)
-        old_inputs = schema.with_defaults(_declared(props))
         outs = self._outputs(old_inputs, state, client, scope)
+        carried = {k: v for k, v in old_inputs.items() if k not in schema.SCOPE_FIELDS}
         return ReadResult(
-            id_=schema.resource_id(client.project_id),
-            outs=outs,
-            inputs=schema.inputs_from_state(
-                state, {k: v for k, v in old_inputs.items() if k not in schema.SCOPE_FIELDS}
-            ),
+            id_=schema.resource_id(client.project_id), outs=outs, inputs=schema.inputs_from_state(state, carried)
         )
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        inputs = schema.with_defaults(_declared(news))
-        scope = self._scope_of_existing(id_, olds)
-        client = self.runtime.factory.client_for(scope)
+        inputs = schema.with_defaults(_declared(news), self.runtime.default_api_version())
+        client, scope = self._client_for_existing(id_, olds)
         try:
             state = self._put(client, inputs, olds)
         except TrackerNotFoundError:
@@ -195,30 +237,20 @@ class TrackerProvider(ResourceProvider):
         return UpdateResult(self._outputs(inputs, state, client, scope))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        scope = self._scope_of_existing(id_, props)
-        client = self.runtime.factory.client_for(scope)
-        if not client.delete_tracker():
+        client, _scope = self._client_for_existing(id_, props)
+        version = props.get("api_version") or self.runtime.default_api_version()
+        if not client.delete_tracker(version):
             log.info("tracker %s was already gone", id_)
-
-    # -- helpers --------------------------------------------------------------------------------
-
-    def _scope_of_existing(self, id_: str, props: Mapping[str, Any]) -> Scope:
-        """An existing tracker is addressed by the project in its id, whatever the program says now."""
-        project_id = schema.project_of_id(id_) or props.get("project_id")
-        default = self.runtime.settings.default_scope()
-        region = props.get("region") if isinstance(props.get("region"), str) else None
-        if project_id:
-            return Scope(region=region or default.region, project_id=str(project_id))
-        return schema.resource_scope(_declared(props), default)
 
     def _create_once(self, client: CtsClient, inputs: Mapping[str, Any], scope: Scope) -> dict[str, Any] | None:
         """POST the tracker exactly once, even when the answer to the POST is lost.
 
         Returns the created tracker, or None when only a later GET can tell what it looks like.
         """
+        version = inputs["api_version"]
         body = schema.desired_body(inputs, create_bucket=True)
         try:
-            answer = client.create_tracker(body)
+            answer = client.create_tracker(body, version)
         except TrackerExistsError as error:
             if inputs.get("adopt_existing"):
                 return None
@@ -237,11 +269,11 @@ class TrackerProvider(ResourceProvider):
         except (ResponseLostError, ApiError) as error:
             if isinstance(error, ApiError) and error.status not in _AMBIGUOUS_STATUS:
                 raise
-            current = client.get_tracker()
+            current = client.get_tracker(version)
             if current is None:
                 # The first POST did not take effect, so a second one cannot duplicate anything.
-                answer = client.create_tracker(body)
-            elif _same_destination(schema.state_from_answer(current), body):
+                answer = client.create_tracker(body, version)
+            elif _same_destination(schema.state_from_answer(current), inputs):
                 log.info("the answer to the create was lost; the tracker exists as declared")
                 answer = current
             else:
@@ -254,7 +286,13 @@ class TrackerProvider(ResourceProvider):
                 ) from None
         if answer is None:
             return None
-        return answer if answer.get("bucket_name") or answer.get("obs_info") else {**body, **answer}
+        if answer.get("bucket_name") or answer.get("obs_info"):
+            return answer
+        # An answer without the settings (some versions answer only ids): the sent body is the truth.
+        return {
+            **schema.state_from_answer(schema.desired_body({**inputs, "api_version": "v1.0"}, create_bucket=True)),
+            **answer,
+        }
 
     def _adopt(
         self, client: CtsClient, inputs: Mapping[str, Any], current: Mapping[str, Any], scope: Scope
@@ -265,10 +303,10 @@ class TrackerProvider(ResourceProvider):
 
     def _put(self, client: CtsClient, inputs: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
         """One PUT of the complete desired state; a GET only when the PUT answers without a body."""
-        body = schema.update_body(inputs, current)
-        answer = client.update_tracker(body)
+        version = inputs["api_version"]
+        answer = client.update_tracker(schema.update_body(inputs, current), version)
         if answer is None or not (answer.get("bucket_name") or answer.get("obs_info")):
-            answer = client.get_tracker()
+            answer = client.get_tracker(version)
             if answer is None:
                 raise TrackerNotFoundError(
                     "Reading the CTS tracker after the update",
@@ -278,20 +316,16 @@ class TrackerProvider(ResourceProvider):
                 )
         return schema.state_from_answer(answer)
 
-    @staticmethod
     def _outputs(
-        inputs: Mapping[str, Any], state: Mapping[str, Any], client: CtsClient, scope: Scope
+        self, inputs: Mapping[str, Any], state: Mapping[str, Any], client: CtsClient, scope: Scope
     ) -> dict[str, Any]:
-        outs: dict[str, Any] = {**inputs, **state}
+        outs: dict[str, Any] = {**inputs, **state, **self._scope_outputs(client, scope)}
         outs.pop(PROVIDER_KEY, None)
-        outs["project_id"] = client.project_id
-        outs["project_name"] = client.project_name or scope.project_name
-        outs["region"] = scope.region
         return outs
 
 
-def _same_destination(state: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
+def _same_destination(state: Mapping[str, Any], inputs: Mapping[str, Any]) -> bool:
     return bool(
-        state.get("bucket_name") == body.get("bucket_name")
-        and (state.get("file_prefix_name") or "") == (body.get("file_prefix_name") or "")
+        state.get("bucket_name") == inputs.get("bucket_name")
+        and (state.get("file_prefix_name") or "") == (inputs.get("file_prefix_name") or "")
     )

@@ -18,6 +18,11 @@ TRACKER_NAME = "system"
 PROVIDER_KEY = "__provider"
 
 STATUS_VALUES = ("enabled", "disabled")
+API_VERSIONS = ("v1.0", "v3")
+DEFAULT_API_VERSION = "v1.0"
+COMPRESS_TYPES = ("gzip", "json")
+# Settings only the v3 API has; defaults as documented for v3.
+V3_ONLY_DEFAULTS: dict[str, Any] = {"compress_type": "gzip", "is_sort_by_service": True}
 
 # Fields a program may declare, with their defaults where the API has one. An undeclared optional
 # field means "the documented default", so every PUT can carry the complete desired state.
@@ -42,9 +47,12 @@ INPUT_FIELDS = (
     "lts",
     *SCOPE_FIELDS,
     "adopt_existing",
+    "api_version",
+    *V3_ONLY_DEFAULTS,
 )
 # Read-only results. Programs pass them as None placeholders so that they are readable outputs.
-OUTPUT_ONLY_FIELDS = ("tracker_name", "detail", "create_time", "domain_id")
+# `tracker_id` is CTS's `id`: Pulumi reserves `id` for the resource id.
+OUTPUT_ONLY_FIELDS = ("tracker_name", "detail", "create_time", "domain_id", "tracker_id", "obs_info")
 
 _BUCKET_CHARS = re.compile(r"^[a-z0-9.-]+$")
 _PREFIX = re.compile(r"^[A-Za-z0-9._-]{0,64}$")
@@ -65,7 +73,7 @@ def is_unknown(value: Any) -> bool:
     return False
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     """A short, safe rendering of a rejected value for an error message."""
     text = repr(value)
     return text if len(text) <= 70 else text[:67] + "..."
@@ -99,24 +107,37 @@ def bucket_name_problem(value: str) -> str | None:
     return "must not be an IP address"
 
 
-def _check_bool(name: str, value: Any, failures: list[Failure]) -> None:
+def check_prefix(value: Any, failures: list[Failure]) -> None:
+    check_pattern(
+        "file_prefix_name", value, _PREFIX, "must be 0 to 64 characters of letters, digits, '.', '_' and '-'", failures
+    )
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...], failures: list[Failure]) -> None:
+    """One of a fixed set of strings, unless absent or still unknown."""
+    if value is not None and not isinstance(value, Unknown) and value not in choices:
+        allowed = " or ".join(repr(c) for c in choices)
+        failures.append(Failure(name, f"{name} must be {allowed}, got {shown(value)}"))
+
+
+def check_bool(name: str, value: Any, failures: list[Failure]) -> None:
     if not isinstance(value, bool):
-        failures.append(Failure(name, f"{name} must be a boolean (true or false), got {_shown(value)}"))
+        failures.append(Failure(name, f"{name} must be a boolean (true or false), got {shown(value)}"))
 
 
-def _check_pattern(name: str, value: Any, pattern: re.Pattern[str], rule: str, failures: list[Failure]) -> None:
+def check_pattern(name: str, value: Any, pattern: re.Pattern[str], rule: str, failures: list[Failure]) -> None:
     if not isinstance(value, str):
-        failures.append(Failure(name, f"{name} must be a string, got {_shown(value)}"))
+        failures.append(Failure(name, f"{name} must be a string, got {shown(value)}"))
     elif not pattern.match(value):
-        failures.append(Failure(name, f"{name} {rule}, got {_shown(value)}"))
+        failures.append(Failure(name, f"{name} {rule}, got {shown(value)}"))
 
 
-def _check_object(name: str, value: Any, key: str, failures: list[Failure]) -> None:
+def check_switch_object(name: str, value: Any, key: str, failures: list[Failure]) -> None:
     """Objects with one boolean switch, e.g. `lts={"is_lts_enabled": True}`."""
     if isinstance(value, Unknown):
         return
     if not isinstance(value, Mapping):
-        failures.append(Failure(name, f"{name} must be an object like {{'{key}': true}}, got {_shown(value)}"))
+        failures.append(Failure(name, f"{name} must be an object like {{'{key}': true}}, got {shown(value)}"))
         return
     extra = sorted(str(k) for k in value if k != key)
     if extra:
@@ -124,24 +145,24 @@ def _check_object(name: str, value: Any, key: str, failures: list[Failure]) -> N
     if key not in value:
         failures.append(Failure(f"{name}.{key}", f"{name}.{key} is required when {name} is set"))
     elif not isinstance(value[key], Unknown):
-        _check_bool(f"{name}.{key}", value[key], failures)
+        check_bool(f"{name}.{key}", value[key], failures)
 
 
-def validate(news: Mapping[str, Any]) -> list[Failure]:
+def validate(news: Mapping[str, Any], default_version: str = DEFAULT_API_VERSION) -> list[Failure]:
     """Every problem of the declared inputs, one Failure per problem. Never raises.
 
     Unknown values (preview) are not judged: they will be checked again when known.
     """
     failures: list[Failure] = []
-    allowed = {*INPUT_FIELDS, *OUTPUT_ONLY_FIELDS, PROVIDER_KEY}
-    for key in news:
-        if key not in allowed:
-            failures.append(
-                Failure(str(key), f"unknown property {_shown(key)}; valid properties: {', '.join(INPUT_FIELDS)}")
-            )
-    for key in OUTPUT_ONLY_FIELDS:
-        if news.get(key) is not None and not is_unknown(news.get(key)):
-            failures.append(Failure(key, f"{key} is read-only and is set by CTS, not by the program"))
+    version = news.get("api_version") if news.get("api_version") is not None else default_version
+    if not isinstance(version, Unknown) and version not in API_VERSIONS:
+        failures.append(Failure("api_version", f"api_version must be 'v1.0' or 'v3', got {shown(version)}"))
+    elif version == "v1.0":
+        for name in V3_ONLY_DEFAULTS:
+            if news.get(name) is not None:
+                failures.append(Failure(name, f"{name} needs api_version 'v3'; the v1.0 API has no such setting"))
+    check_choice("compress_type", news.get("compress_type"), COMPRESS_TYPES, failures)
+    check_known_properties(news, INPUT_FIELDS, OUTPUT_ONLY_FIELDS, failures)
 
     def declared(name: str) -> bool:
         return news.get(name) is not None and not isinstance(news.get(name), Unknown)
@@ -149,36 +170,24 @@ def validate(news: Mapping[str, Any]) -> list[Failure]:
     bucket = news.get("bucket_name")
     if bucket is None:
         failures.append(Failure("bucket_name", "bucket_name is required: the OBS bucket that receives trace files"))
-    elif declared("bucket_name"):
-        if not isinstance(bucket, str):
-            failures.append(Failure("bucket_name", f"bucket_name must be a string, got {_shown(bucket)}"))
-        else:
-            problem = bucket_name_problem(bucket)
-            if problem:
-                failures.append(Failure("bucket_name", f"bucket_name {problem}, got {_shown(bucket)}"))
+    else:
+        check_bucket("bucket_name", bucket, failures)
 
     if declared("file_prefix_name"):
-        _check_pattern(
-            "file_prefix_name",
-            news["file_prefix_name"],
-            _PREFIX,
-            "must be 0 to 64 characters of letters, digits, '.', '_' and '-'",
-            failures,
-        )
-    for flag in ("is_obs_created", "is_support_trace_files_encryption", "adopt_existing"):
+        check_prefix(news["file_prefix_name"], failures)
+    for flag in ("is_obs_created", "is_support_trace_files_encryption", "adopt_existing", "is_sort_by_service"):
         if declared(flag):
-            _check_bool(flag, news[flag], failures)
-    if declared("status") and news["status"] not in STATUS_VALUES:
-        failures.append(Failure("status", f"status must be 'enabled' or 'disabled', got {_shown(news['status'])}"))
+            check_bool(flag, news[flag], failures)
+    check_choice("status", news.get("status"), STATUS_VALUES, failures)
     if news.get("log_file_validate") is not None:
-        _check_object("log_file_validate", news["log_file_validate"], "is_support_validate", failures)
+        check_switch_object("log_file_validate", news["log_file_validate"], "is_support_validate", failures)
     if news.get("lts") is not None:
-        _check_object("lts", news["lts"], "is_lts_enabled", failures)
+        check_switch_object("lts", news["lts"], "is_lts_enabled", failures)
 
     encryption = news.get("is_support_trace_files_encryption")
     kms_id = news.get("kms_id")
     if declared("kms_id"):
-        _check_pattern("kms_id", kms_id, _KMS_ID, "must be a KMS key ID (1 to 256 characters)", failures)
+        check_pattern("kms_id", kms_id, _KMS_ID, "must be a KMS key ID (1 to 256 characters)", failures)
     if encryption is True and kms_id is None:
         failures.append(Failure("kms_id", "kms_id is required when is_support_trace_files_encryption is true"))
     if declared("kms_id") and encryption is not True and not isinstance(encryption, Unknown):
@@ -190,34 +199,88 @@ def validate(news: Mapping[str, Any]) -> list[Failure]:
             )
         )
 
-    if declared("region"):
-        _check_pattern("region", news["region"], _REGION, "must be a region name such as 'eu-de'", failures)
-    if declared("project_name"):
-        _check_pattern(
-            "project_name", news["project_name"], _PROJECT_NAME, "must be a project name such as 'eu-de'", failures
-        )
-    if declared("project_id"):
-        _check_pattern("project_id", news["project_id"], _PROJECT_ID, "must be an IAM project ID", failures)
+    check_scope(news, failures)
     return failures
 
 
-def with_defaults(news: Mapping[str, Any]) -> dict[str, Any]:
+def check_known_properties(
+    news: Mapping[str, Any], inputs: tuple[str, ...], outputs: tuple[str, ...], failures: list[Failure]
+) -> None:
+    """Reject typos and attempts to set read-only results; `None` placeholders are fine."""
+    allowed = {*inputs, *outputs, PROVIDER_KEY}
+    for key in news:
+        if key not in allowed:
+            failures.append(Failure(str(key), f"unknown property {shown(key)}; valid properties: {', '.join(inputs)}"))
+    for key in outputs:
+        if news.get(key) is not None and not is_unknown(news.get(key)):
+            failures.append(Failure(key, f"{key} is read-only and is set by CTS, not by the program"))
+
+
+def check_scope(news: Mapping[str, Any], failures: list[Failure]) -> None:
+    """The per-resource scope overrides: region, project_name, project_id."""
+    rules = {
+        "region": (_REGION, "must be a region name such as 'eu-de'"),
+        "project_name": (_PROJECT_NAME, "must be a project name such as 'eu-de'"),
+        "project_id": (_PROJECT_ID, "must be an IAM project ID"),
+    }
+    for name, (pattern, rule) in rules.items():
+        if news.get(name) is not None and not isinstance(news.get(name), Unknown):
+            check_pattern(name, news[name], pattern, rule, failures)
+
+
+def check_bucket(name: str, value: Any, failures: list[Failure]) -> None:
+    """An OBS bucket name, unless it is still unknown."""
+    if value is None or isinstance(value, Unknown):
+        return
+    if not isinstance(value, str):
+        failures.append(Failure(name, f"{name} must be a string, got {shown(value)}"))
+        return
+    problem = bucket_name_problem(value)
+    if problem:
+        failures.append(Failure(name, f"{name} {problem}, got {shown(value)}"))
+
+
+def with_defaults(news: Mapping[str, Any], default_version: str = DEFAULT_API_VERSION) -> dict[str, Any]:
     """The declared inputs with documented defaults filled in and read-only placeholders dropped."""
     inputs = {k: v for k, v in news.items() if k not in OUTPUT_ONLY_FIELDS}
-    for key, default in DEFAULTS.items():
+    if inputs.get("api_version") is None:
+        inputs["api_version"] = default_version
+    defaults = dict(DEFAULTS)
+    if inputs["api_version"] == "v3":
+        defaults.update(V3_ONLY_DEFAULTS)
+    for key, default in defaults.items():
         if inputs.get(key) is None:
             inputs[key] = dict(default) if isinstance(default, dict) else default
     return inputs
 
 
 def desired_body(inputs: Mapping[str, Any], *, create_bucket: bool) -> dict[str, Any]:
-    """The complete v1.0 request body for the declared inputs.
+    """The complete request body for the declared inputs, in the shape of their API version.
 
     Every setting is sent explicitly, defaults included: a PUT replaces the tracker's whole
     configuration, so leaving a field out would silently reset it (the Terraform v3 bug).
     """
     merged = with_defaults(inputs)
     encrypted = bool(merged["is_support_trace_files_encryption"])
+    if merged["api_version"] == "v3":
+        v3_body: dict[str, Any] = {
+            "tracker_type": "system",
+            "tracker_name": TRACKER_NAME,
+            "obs_info": {
+                "bucket_name": merged["bucket_name"],
+                "file_prefix_name": merged["file_prefix_name"],
+                "is_obs_created": bool(create_bucket and merged["is_obs_created"]),
+                "compress_type": merged["compress_type"],
+                "is_sort_by_service": bool(merged["is_sort_by_service"]),
+            },
+            "is_lts_enabled": bool(merged["lts"]["is_lts_enabled"]),
+            "is_support_validate": bool(merged["log_file_validate"]["is_support_validate"]),
+        }
+        if encrypted:
+            # Huawei Cloud's v3 only: OTC's v3 has no KMS fields, so they are sent only when used.
+            v3_body["is_support_trace_files_encryption"] = True
+            v3_body["kms_id"] = merged["kms_id"]
+        return v3_body
     body: dict[str, Any] = {
         "bucket_name": merged["bucket_name"],
         "file_prefix_name": merged["file_prefix_name"],
@@ -253,12 +316,12 @@ def _pick(answer: Mapping[str, Any], key: str) -> Any:
     return None
 
 
-def tracker_from_answer(answer: Any) -> dict[str, Any] | None:
+def tracker_from_answer(answer: Any, name: str = TRACKER_NAME) -> dict[str, Any] | None:
     """The tracker in a CTS answer (an object, a list, or `{"trackers": [...]}`), or None."""
     if isinstance(answer, Mapping) and isinstance(answer.get("trackers"), list):
         answer = answer["trackers"]
     if isinstance(answer, list):
-        named = [t for t in answer if isinstance(t, Mapping) and t.get("tracker_name", TRACKER_NAME) == TRACKER_NAME]
+        named = [t for t in answer if isinstance(t, Mapping) and t.get("tracker_name", name) == name]
         return dict(named[0]) if named else None
     if isinstance(answer, Mapping) and answer:
         return dict(answer)
@@ -293,8 +356,12 @@ def state_from_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
         "status": answer.get("status") or "enabled",
         "detail": answer.get("detail") or None,
         "tracker_name": answer.get("tracker_name") or TRACKER_NAME,
+        "tracker_id": answer.get("id"),
         "create_time": answer.get("create_time"),
         "domain_id": answer.get("domain_id"),
+        "compress_type": _pick(answer, "compress_type"),
+        "is_sort_by_service": _pick(answer, "is_sort_by_service"),
+        "obs_info": dict(answer["obs_info"]) if isinstance(answer.get("obs_info"), Mapping) else None,
     }
     if isinstance(state["create_time"], int | float):
         state["create_time"] = int(state["create_time"])
@@ -316,7 +383,11 @@ def inputs_from_state(state: Mapping[str, Any], old_inputs: Mapping[str, Any]) -
         "lts": {"is_lts_enabled": state["lts"]["is_lts_enabled"]},
         "status": "disabled" if state["status"] == "disabled" else "enabled",
         "adopt_existing": old_inputs.get("adopt_existing", DEFAULTS["adopt_existing"]),
+        "api_version": old_inputs.get("api_version", DEFAULT_API_VERSION),
     }
+    if inputs["api_version"] == "v3":
+        for key, default in V3_ONLY_DEFAULTS.items():
+            inputs[key] = state.get(key) if state.get(key) is not None else default
     if state.get("kms_id"):
         inputs["kms_id"] = state["kms_id"]
     for key in SCOPE_FIELDS:
@@ -344,6 +415,9 @@ def _comparable(values: Mapping[str, Any]) -> dict[str, Any]:
         "lts.is_lts_enabled": lts.get("is_lts_enabled") if isinstance(lts, Mapping) else lts,
         # "error" is a health condition set by CTS (bucket gone, arrears): the switch is still on.
         "status": "enabled" if status == "error" else status,
+        "api_version": merged.get("api_version"),
+        "compress_type": merged.get("compress_type"),
+        "is_sort_by_service": merged.get("is_sort_by_service"),
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import requests_mock
 from pulumi.dynamic import Config, ConfigureRequest
+from pulumi.output import Unknown
 
 from pulumi_cts import TrackerProvider
 
@@ -85,9 +86,7 @@ def token_body(project_id: str = PROJECT_ID, name: str = "eu-de", lifetime: floa
                 {
                     "type": "cts",
                     "name": "cts",
-                    "endpoints": [
-                        {"interface": "public", "region": "eu-de", "url": f"{CTS_ROOT}/v1.0/{project_id}"}
-                    ],
+                    "endpoints": [{"interface": "public", "region": "eu-de", "url": f"{CTS_ROOT}/v1.0/{project_id}"}],
                 }
             ],
         }
@@ -100,9 +99,7 @@ def mock_iam(mock: requests_mock.Mocker, lifetime: float = 86400, token: str = T
         project_id = scope.get("id") or (PROJECT_ID if scope.get("name") == "eu-de" else f"{scope['name']:x<32}"[:32])
         return token_body(project_id, scope.get("name") or "eu-de", lifetime)
 
-    return mock.post(
-        f"{AUTH_URL}/auth/tokens", status_code=201, json=body, headers={"X-Subject-Token": token}
-    )
+    return mock.post(f"{AUTH_URL}/auth/tokens", status_code=201, json=body, headers={"X-Subject-Token": token})
 
 
 def provider(config: dict[str, Any] | None = None) -> TrackerProvider:
@@ -120,3 +117,8 @@ def engine_inputs(**fields: Any) -> dict[str, Any]:
 
 def text_of(value: Any) -> str:
     return json.dumps(value, default=repr)
+
+
+def unknown() -> Any:
+    """A preview placeholder, as `deserialize_properties(..., keep_unknowns=True)` produces."""
+    return Unknown()  # type: ignore[no-untyped-call]

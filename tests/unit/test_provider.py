@@ -9,7 +9,6 @@ import pytest
 import requests
 import requests_mock
 from pulumi.dynamic.dynamic import serialize_provider
-from pulumi.output import Unknown
 
 from pulumi_cts import (
     ApiError,
@@ -32,6 +31,7 @@ from .fakes import (
     mock_iam,
     provider,
     text_of,
+    unknown,
 )
 
 SEED_INPUTS = engine_inputs(**SEED_REQUEST)
@@ -153,7 +153,10 @@ def test_lost_create_with_no_tracker_afterwards_posts_again_once() -> None:
         mock_iam(mock)
         post = mock.post(
             TRACKER_URL,
-            [{"exc": requests.exceptions.ConnectionError("reset by peer")}, {"status_code": 201, "json": SEED_RESPONSE}],
+            [
+                {"exc": requests.exceptions.ConnectionError("reset by peer")},
+                {"status_code": 201, "json": SEED_RESPONSE},
+            ],
         )
         mock.get(TRACKER_URL, status_code=404, json={"error_code": "CTS.0214", "error_msg": "not exist"})
         result = provider().create(checked(SEED_INPUTS))
@@ -191,7 +194,7 @@ def test_read_accepts_every_documented_answer_shape(answer: Any) -> None:
 
     assert get.last_request.qs == {"tracker_name": ["system"]}
     assert result.id == f"{PROJECT_ID}/system"
-    assert result.outs["bucket_name"] == "obs-f1da"
+    assert result.outs is not None and result.outs["bucket_name"] == "obs-f1da"
     assert result.inputs is not None and result.inputs["bucket_name"] == "obs-f1da"
 
 
@@ -219,7 +222,7 @@ def test_read_shows_drift_in_outputs_and_inputs_so_the_next_diff_sees_it() -> No
         mock.get(TRACKER_URL, json=drifted)
         read = prov.read(created.id, engine_inputs(**(created.outs or {})))
 
-    assert read.outs["status"] == "disabled"
+    assert read.outs is not None and read.outs["status"] == "disabled"
     assert read.inputs is not None and read.inputs["bucket_name"] == "moved-elsewhere"
     diff = prov.diff(created.id, engine_inputs(**read.outs), checked(SEED_INPUTS))
     assert diff.changes is True
@@ -315,7 +318,10 @@ def test_401_from_cts_renews_the_token_exactly_once() -> None:
         iam = mock_iam(mock)
         get = mock.get(
             TRACKER_URL,
-            [{"status_code": 401, "json": {"error_code": "APIGW.0301", "error_msg": "expired"}}, {"json": SEED_RESPONSE}],
+            [
+                {"status_code": 401, "json": {"error_code": "APIGW.0301", "error_msg": "expired"}},
+                {"json": SEED_RESPONSE},
+            ],
         )
         result = provider().read(f"{PROJECT_ID}/system", engine_inputs(**SEED_REQUEST))
 
@@ -398,7 +404,7 @@ def test_diff_against_previous_outputs_reports_no_change_for_the_same_program() 
 
 def test_diff_with_unknowns_during_preview_means_may_change() -> None:
     olds = engine_inputs(**SEED_RESPONSE, project_id=PROJECT_ID, project_name="eu-de", region="eu-de")
-    news = checked(engine_inputs(**{**SEED_REQUEST, "bucket_name": Unknown()}))
+    news = checked(engine_inputs(**{**SEED_REQUEST, "bucket_name": unknown()}))
     result = provider().diff(f"{PROJECT_ID}/system", olds, news)
     assert result.changes is True
     assert result.replaces == []
@@ -412,7 +418,7 @@ def test_diff_replaces_only_for_a_change_of_project() -> None:
     same = prov.diff(f"{PROJECT_ID}/system", olds, checked(engine_inputs(**SEED_REQUEST, project_id=PROJECT_ID)))
     assert same.changes is False and same.replaces == []
     region = prov.diff(f"{PROJECT_ID}/system", olds, checked(engine_inputs(**SEED_REQUEST, region="eu-nl")))
-    assert "region" in region.replaces
+    assert region.replaces is not None and "region" in region.replaces
 
 
 def test_diff_ignores_a_status_of_error_when_enabled_is_declared() -> None:
@@ -445,7 +451,7 @@ def test_iam_throttling_is_retried_within_the_budget_and_stated_when_it_runs_out
     assert waits and waits[0] >= 2.0
 
     with requests_mock.Mocker() as mock:
-        iam = mock.post(f"{AUTH_URL}/auth/tokens", **throttled)  # type: ignore[arg-type]
+        iam = mock.post(f"{AUTH_URL}/auth/tokens", **throttled)
         exhausted = provider()
         with pytest.raises(AuthenticationError) as caught:
             exhausted.create(checked(SEED_INPUTS))

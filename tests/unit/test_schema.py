@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pulumi.output import Unknown
 
 from pulumi_cts import TrackerProvider, schema
 
-from .fakes import OBS_INFO_RESPONSE, SEED_REQUEST, SEED_RESPONSE, engine_inputs
+from .fakes import OBS_INFO_RESPONSE, SEED_REQUEST, SEED_RESPONSE, engine_inputs, unknown
 
 
 def failures_for(**fields: Any) -> dict[str, str]:
@@ -124,19 +123,19 @@ def test_scope_overrides_are_validated(field: str, value: str) -> None:
 
 
 def test_unknown_values_pass_check_untouched() -> None:
-    unknown = Unknown()
-    nested = Unknown()
+    placeholder = unknown()
+    nested = unknown()
     result = TrackerProvider().check(
         {},
         engine_inputs(
-            bucket_name=unknown,
-            kms_id=Unknown(),
+            bucket_name=placeholder,
+            kms_id=unknown(),
             is_support_trace_files_encryption=True,
             lts={"is_lts_enabled": nested},
         ),
     )
     assert result.failures == []
-    assert result.inputs["bucket_name"] is unknown
+    assert result.inputs["bucket_name"] is placeholder
     assert result.inputs["lts"]["is_lts_enabled"] is nested
 
 
@@ -167,7 +166,7 @@ def test_changed_fields() -> None:
     assert schema.changed_fields(olds, SEED_REQUEST) == []
     assert schema.changed_fields(olds, {**SEED_REQUEST, "lts": {"is_lts_enabled": True}}) == ["lts.is_lts_enabled"]
     assert schema.changed_fields(olds, {**SEED_REQUEST, "status": "disabled"}) == ["status"]
-    assert schema.changed_fields(olds, {**SEED_REQUEST, "file_prefix_name": Unknown()}) == ["file_prefix_name"]
+    assert schema.changed_fields(olds, {**SEED_REQUEST, "file_prefix_name": unknown()}) == ["file_prefix_name"]
     # is_obs_created only instructs the create; it is not a lasting setting.
     assert schema.changed_fields(olds, {**SEED_REQUEST, "is_obs_created": False}) == []
 

@@ -150,7 +150,7 @@ def test_other_client_errors_are_not_retried() -> None:
     clock = Clock()
     with requests_mock.Mocker() as mock:
         route = mock.get(URL, status_code=400, json={"error_code": "CTS.0003", "error_msg": "bad"})
-        with pytest.raises(ApiError, match="CTS.0003"):
+        with pytest.raises(ApiError, match=r"CTS\.0003"):
             send(transport(clock))
     assert route.call_count == 1
 

@@ -1,0 +1,278 @@
+"""The data tracker's fields (CTS v3, `tracker_type=data`, Huawei Cloud): validation, bodies, state.
+
+A data tracker records OBS data events (reads and writes of objects) of one tracked bucket and
+may transfer them to another bucket. The tracked bucket and the name never change in place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi.output import Unknown
+
+from .schema import (
+    COMPRESS_TYPES,
+    SCOPE_FIELDS,
+    STATUS_VALUES,
+    Failure,
+    check_bool,
+    check_bucket,
+    check_choice,
+    check_known_properties,
+    check_prefix,
+    check_scope,
+    check_switch_object,
+    is_unknown,
+    shown,
+)
+
+RESERVED_NAMES = ("system", "system-trace")
+DATA_EVENTS = ("READ", "WRITE")
+BUCKET_LIFECYCLE_DAYS = (0, 30, 60, 90, 180, 1095)  # 0 keeps trace files forever
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+
+DEFAULTS: dict[str, Any] = {
+    "file_prefix_name": "",
+    "is_obs_created": False,
+    "compress_type": "gzip",
+    "is_sort_by_service": True,
+    "lts": {"is_lts_enabled": False},
+    "log_file_validate": {"is_support_validate": False},
+    "status": "enabled",
+}
+INPUT_FIELDS = (
+    "tracker_name",
+    "data_bucket",
+    "bucket_name",
+    "file_prefix_name",
+    "is_obs_created",
+    "bucket_lifecycle",
+    "compress_type",
+    "is_sort_by_service",
+    "lts",
+    "log_file_validate",
+    "status",
+    *SCOPE_FIELDS,
+)
+OUTPUT_ONLY_FIELDS = ("tracker_id", "detail", "create_time", "domain_id", "obs_info")
+REPLACE_FIELDS = ("tracker_name", "data_bucket.data_bucket_name")
+
+
+def _known(value: Any) -> bool:
+    return value is not None and not isinstance(value, Unknown)
+
+
+def validate(news: Mapping[str, Any]) -> list[Failure]:
+    """Every problem of the declared inputs, one Failure per problem. Never raises."""
+    failures: list[Failure] = []
+    check_known_properties(news, INPUT_FIELDS, OUTPUT_ONLY_FIELDS, failures)
+    name = news.get("tracker_name")
+    if name is None:
+        failures.append(Failure("tracker_name", "tracker_name is required"))
+    elif not isinstance(name, Unknown):
+        if name in RESERVED_NAMES:
+            failures.append(Failure("tracker_name", f"tracker_name cannot be {shown(name)}: it is reserved"))
+        elif not isinstance(name, str) or not _NAME.match(name):
+            failures.append(
+                Failure(
+                    "tracker_name",
+                    "tracker_name must be 1 to 32 letters, digits, '_' and '-', starting with a letter or digit, "
+                    f"got {shown(name)}",
+                )
+            )
+    _check_data_bucket(news.get("data_bucket"), failures)
+    check_bucket("bucket_name", news.get("bucket_name"), failures)
+    if news.get("file_prefix_name") is not None and not isinstance(news.get("file_prefix_name"), Unknown):
+        check_prefix(news["file_prefix_name"], failures)
+    for flag in ("is_obs_created", "is_sort_by_service"):
+        if news.get(flag) is not None and not isinstance(news.get(flag), Unknown):
+            check_bool(flag, news[flag], failures)
+    lifecycle = news.get("bucket_lifecycle")
+    # Numbers reach the provider as floats: 30.0 is 30 days, 30.5 is not a choice.
+    if _known(lifecycle) and (
+        isinstance(lifecycle, bool) or not isinstance(lifecycle, int | float) or lifecycle not in BUCKET_LIFECYCLE_DAYS
+    ):
+        days = ", ".join(str(d) for d in BUCKET_LIFECYCLE_DAYS)
+        failures.append(
+            Failure("bucket_lifecycle", f"bucket_lifecycle must be one of {days} days, got {shown(lifecycle)}")
+        )
+    check_choice("compress_type", news.get("compress_type"), COMPRESS_TYPES, failures)
+    check_choice("status", news.get("status"), STATUS_VALUES, failures)
+    if news.get("lts") is not None:
+        check_switch_object("lts", news["lts"], "is_lts_enabled", failures)
+    if news.get("log_file_validate") is not None:
+        check_switch_object("log_file_validate", news["log_file_validate"], "is_support_validate", failures)
+    transfer_only = [k for k in ("file_prefix_name", "is_obs_created", "bucket_lifecycle") if news.get(k) is not None]
+    if news.get("bucket_name") is None and transfer_only:
+        failures.append(Failure(transfer_only[0], f"{transfer_only[0]} needs bucket_name (the transfer bucket)"))
+    data_bucket = news.get("data_bucket")
+    if (
+        isinstance(data_bucket, Mapping)
+        and isinstance(news.get("bucket_name"), str)
+        and data_bucket.get("data_bucket_name") == news.get("bucket_name")
+    ):
+        failures.append(Failure("bucket_name", "the transfer bucket cannot be the tracked bucket (data_bucket)"))
+    check_scope(news, failures)
+    return failures
+
+
+def _check_data_bucket(value: Any, failures: list[Failure]) -> None:
+    if value is None:
+        failures.append(
+            Failure("data_bucket", "data_bucket is required: {'data_bucket_name': ..., 'data_event': ['READ','WRITE']}")
+        )
+        return
+    if isinstance(value, Unknown):
+        return
+    if not isinstance(value, Mapping):
+        failures.append(Failure("data_bucket", f"data_bucket must be an object, got {shown(value)}"))
+        return
+    extra = sorted(str(k) for k in value if k not in ("data_bucket_name", "data_event"))
+    if extra:
+        failures.append(
+            Failure("data_bucket", f"data_bucket accepts data_bucket_name and data_event, not {', '.join(extra)}")
+        )
+    if value.get("data_bucket_name") is None:
+        failures.append(Failure("data_bucket.data_bucket_name", "data_bucket.data_bucket_name is required"))
+    else:
+        check_bucket("data_bucket.data_bucket_name", value["data_bucket_name"], failures)
+    events = value.get("data_event")
+    if events is None or isinstance(events, Unknown):
+        return
+    if (
+        not isinstance(events, list | tuple)
+        or not events
+        or any(e not in DATA_EVENTS for e in events if not isinstance(e, Unknown))
+        or len(set(map(str, events))) != len(events)
+    ):
+        failures.append(
+            Failure(
+                "data_bucket.data_event", f"data_bucket.data_event must be READ, WRITE or both, got {shown(events)}"
+            )
+        )
+
+
+def with_defaults(news: Mapping[str, Any]) -> dict[str, Any]:
+    inputs = {k: v for k, v in news.items() if k not in OUTPUT_ONLY_FIELDS}
+    for key, default in DEFAULTS.items():
+        if inputs.get(key) is None:
+            inputs[key] = dict(default) if isinstance(default, dict) else default
+    data_bucket = inputs.get("data_bucket")
+    if isinstance(data_bucket, Mapping) and data_bucket.get("data_event") is None:
+        inputs["data_bucket"] = {**data_bucket, "data_event": list(DATA_EVENTS)}
+    if isinstance(inputs.get("bucket_lifecycle"), float) and float(inputs["bucket_lifecycle"]).is_integer():
+        inputs["bucket_lifecycle"] = int(inputs["bucket_lifecycle"])
+    return inputs
+
+
+def desired_body(inputs: Mapping[str, Any], *, create_bucket: bool, with_status: bool) -> dict[str, Any]:
+    """The complete v3 body: every setting explicit, so a PUT never resets one by omission."""
+    merged = with_defaults(inputs)
+    body: dict[str, Any] = {
+        "tracker_type": "data",
+        "tracker_name": merged["tracker_name"],
+        "data_bucket": {
+            "data_bucket_name": merged["data_bucket"]["data_bucket_name"],
+            "data_event": sorted(merged["data_bucket"]["data_event"]),
+        },
+        "is_lts_enabled": bool(merged["lts"]["is_lts_enabled"]),
+        "is_support_validate": bool(merged["log_file_validate"]["is_support_validate"]),
+    }
+    if merged.get("bucket_name"):
+        obs_info: dict[str, Any] = {
+            "bucket_name": merged["bucket_name"],
+            "file_prefix_name": merged["file_prefix_name"],
+            "is_obs_created": bool(create_bucket and merged["is_obs_created"]),
+            "compress_type": merged["compress_type"],
+            "is_sort_by_service": bool(merged["is_sort_by_service"]),
+        }
+        if merged.get("bucket_lifecycle") is not None:
+            obs_info["bucket_lifecycle"] = int(merged["bucket_lifecycle"])
+        body["obs_info"] = obs_info
+    if with_status:
+        body["status"] = merged["status"]
+    return body
+
+
+def state_from_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
+    obs_info = answer.get("obs_info") if isinstance(answer.get("obs_info"), Mapping) else {}
+    assert isinstance(obs_info, Mapping)
+    data_bucket = answer.get("data_bucket") if isinstance(answer.get("data_bucket"), Mapping) else {}
+    assert isinstance(data_bucket, Mapping)
+    lts = answer.get("lts")
+    lts_enabled = lts.get("is_lts_enabled") if isinstance(lts, Mapping) else answer.get("is_lts_enabled")
+    lifecycle = obs_info.get("bucket_lifecycle")
+    return {
+        "tracker_name": answer.get("tracker_name"),
+        "tracker_id": answer.get("id"),
+        "data_bucket": {
+            "data_bucket_name": data_bucket.get("data_bucket_name"),
+            "data_event": sorted(data_bucket.get("data_event") or []),
+        },
+        "bucket_name": obs_info.get("bucket_name") or None,
+        "file_prefix_name": obs_info.get("file_prefix_name") or "",
+        "is_obs_created": bool(obs_info.get("is_obs_created", False)),
+        "bucket_lifecycle": int(lifecycle)
+        if isinstance(lifecycle, int | float | str) and str(lifecycle).isdigit()
+        else None,
+        "compress_type": obs_info.get("compress_type") or "gzip",
+        "is_sort_by_service": bool(obs_info.get("is_sort_by_service", True)),
+        "lts": {"is_lts_enabled": bool(lts_enabled)},
+        "log_file_validate": {"is_support_validate": bool(answer.get("is_support_validate", False))},
+        "status": answer.get("status") or "enabled",
+        "detail": answer.get("detail"),
+        "create_time": int(answer["create_time"]) if isinstance(answer.get("create_time"), int | float) else None,
+        "domain_id": answer.get("domain_id"),
+        "obs_info": dict(obs_info) or None,
+    }
+
+
+def _comparable(values: Mapping[str, Any]) -> dict[str, Any]:
+    merged = with_defaults(values)
+    data_bucket = merged.get("data_bucket")
+    events = data_bucket.get("data_event") if isinstance(data_bucket, Mapping) else None
+    status = merged.get("status")
+    lts, validate_obj = merged.get("lts"), merged.get("log_file_validate")
+    return {
+        "data_bucket.data_event": sorted(events) if isinstance(events, list) and not is_unknown(events) else events,
+        "bucket_name": merged.get("bucket_name"),
+        "file_prefix_name": merged.get("file_prefix_name"),
+        "bucket_lifecycle": merged.get("bucket_lifecycle"),
+        "compress_type": merged.get("compress_type"),
+        "is_sort_by_service": merged.get("is_sort_by_service"),
+        "lts.is_lts_enabled": lts.get("is_lts_enabled") if isinstance(lts, Mapping) else lts,
+        "log_file_validate.is_support_validate": (
+            validate_obj.get("is_support_validate") if isinstance(validate_obj, Mapping) else validate_obj
+        ),
+        "status": "enabled" if status == "error" else status,
+    }
+
+
+def changed_fields(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+    old, new = _comparable(olds), _comparable(news)
+    return [key for key in new if is_unknown(new[key]) or new[key] != old[key]]
+
+
+def replaced_fields(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+    """The tracked bucket and the name are fixed once created: changing them means a new tracker."""
+    replaced = []
+    if is_unknown(news.get("tracker_name")) or news.get("tracker_name") != olds.get("tracker_name"):
+        replaced.append("tracker_name")
+    new_bucket = news.get("data_bucket")
+    old_bucket = olds.get("data_bucket")
+    new_name = new_bucket.get("data_bucket_name") if isinstance(new_bucket, Mapping) else new_bucket
+    old_name = old_bucket.get("data_bucket_name") if isinstance(old_bucket, Mapping) else None
+    if is_unknown(new_name) or new_name != old_name:
+        replaced.append("data_bucket")
+    return replaced
+
+
+def inputs_from_state(state: Mapping[str, Any], old_inputs: Mapping[str, Any]) -> dict[str, Any]:
+    inputs = {k: state[k] for k in INPUT_FIELDS if k in state and k not in SCOPE_FIELDS}
+    inputs["status"] = "disabled" if state.get("status") == "disabled" else "enabled"
+    for key in SCOPE_FIELDS:
+        if old_inputs.get(key) is not None:
+            inputs[key] = old_inputs[key]
+    return {k: v for k, v in inputs.items() if v is not None}

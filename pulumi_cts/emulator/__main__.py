@@ -1,0 +1,115 @@
+"""Command line entry point: `python -m pulumi_cts.emulator`; prints the base URL, serves until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sqlite3
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from types import FrameType
+
+from pulumi_cts.emulator.backend import RESPONSE_SHAPES
+from pulumi_cts.emulator.server import Emulator, EmulatorBindError
+
+EXIT_STARTUP_FAILED = 2
+
+
+def _pair(kind: str) -> Callable[[str], tuple[str, str]]:
+    def parse(value: str) -> tuple[str, str]:
+        first, sep, second = value.partition(":")
+        if not sep or not first:
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {value!r}")
+        return first, second
+
+    return parse
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be between 0 and 65535, got {port}")
+    return port
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pulumi_cts.emulator",
+        description="Local emulator of the OTC IAM token API and the CTS v1.0 tracker API.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=_port, default=0, help="port to listen on (default 0: any free port)")
+    parser.add_argument("--state", metavar="FILE", help="SQLite file that keeps the state across restarts")
+    parser.add_argument(
+        "--bucket", action="append", default=[], metavar="NAME", help="an OBS bucket that exists (repeatable)"
+    )
+    parser.add_argument(
+        "--kms-key", action="append", default=[], metavar="ID", help="a KMS key id that exists (repeatable)"
+    )
+    parser.add_argument("--token-ttl", type=float, default=86400, metavar="SECONDS", help="token validity")
+    parser.add_argument(
+        "--ak",
+        action="append",
+        default=[],
+        type=_pair("AK:SK"),
+        metavar="AK:SK",
+        help="verify AK/SK signatures against these pairs (repeatable; default: accept any signature)",
+    )
+    parser.add_argument(
+        "--user",
+        action="append",
+        default=None,
+        type=_pair("NAME:PASSWORD"),
+        metavar="NAME:PASSWORD",
+        help="accept only these IAM users (repeatable; default: any user and password)",
+    )
+    parser.add_argument(
+        "--response-shape",
+        choices=RESPONSE_SHAPES,
+        default="flat",
+        help="tracker representation: bucket fields at top level (flat) or nested in obs_info",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    emulator = Emulator(
+        buckets=args.bucket,
+        kms_keys=args.kms_key,
+        token_ttl=args.token_ttl,
+        state_path=args.state,
+        access_keys=dict(args.ak),
+        users=dict(args.user) if args.user is not None else None,
+        response_shape=args.response_shape,
+        host=args.host,
+        port=args.port,
+    )
+    try:
+        emulator.start()
+    except EmulatorBindError as e:
+        print(f"cts emulator: {e}", file=sys.stderr, flush=True)
+        return EXIT_STARTUP_FAILED
+    except (sqlite3.Error, ValueError) as e:
+        print(f"cts emulator: cannot open state file {args.state}: {e}", file=sys.stderr, flush=True)
+        return EXIT_STARTUP_FAILED
+
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    # Tools read this first line to find the emulator.
+    print(emulator.base_url, flush=True)
+    try:
+        stopping.wait()
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

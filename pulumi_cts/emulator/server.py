@@ -1,0 +1,382 @@
+"""Serving the emulator: the WSGI dispatcher (routing, faults, request log) and the threaded `Emulator` server.
+
+`Emulator` runs in a daemon thread, for tests and tools; `python -m pulumi_cts.emulator` wraps it for the CLI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import MethodNotAllowed as RouteMethodNotAllowed
+from werkzeug.routing import RequestRedirect
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from pulumi_cts.emulator import exceptions
+from pulumi_cts.emulator.backend import Backend, Clock, RequestLog, RequestRecord, utcnow
+from pulumi_cts.emulator.control import ControlResponse, EmulatorControl
+from pulumi_cts.emulator.faults import FaultRule, FaultRules
+from pulumi_cts.emulator.responses import (
+    Authenticator,
+    CtsResponse,
+    IamResponse,
+    error_response,
+    iso_timestamp,
+    json_response,
+)
+from pulumi_cts.emulator.urls import service_of, url_map
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+logger = logging.getLogger("pulumi_cts.emulator")
+
+MAX_BODY_BYTES = 1024 * 1024
+MASKED_HEADERS = frozenset({"x-auth-token", "x-subject-token", "authorization", "x-security-token", "cookie"})
+_LOGGED_BODY_LIMIT = 64 * 1024
+
+Handler = Callable[..., Response]
+
+
+class EmulatorBindError(OSError):
+    """The emulator could not listen on the requested address (typically: the port is taken)."""
+
+    def __init__(self, host: str, port: int, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause))
+        self.host = host
+        self.port = port
+
+    def __str__(self) -> str:
+        reason = str(self.strerror).lower()
+        if self.errno == errno.EADDRINUSE:
+            reason += "; another program holds the port: choose another one, or 0 for any free port"
+        return f"cannot listen on {self.host}:{self.port}: {reason}"
+
+
+def _masked_headers(request: Request) -> dict[str, str]:
+    return {name: "***" if name.lower() in MASKED_HEADERS else value for name, value in request.headers.items()}
+
+
+def _logged_body(service: str, request: Request) -> Any:
+    # IAM bodies carry passwords: never keep them.
+    if service != "cts":
+        return None
+    raw = request.get_data(cache=True)[:_LOGGED_BODY_LIMIT]
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", errors="replace")
+
+
+def _drop_connection(request: Request) -> Response:
+    """Close the client's TCP connection so it gets no answer at all; the server thread carries on."""
+    sock = request.environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    # werkzeug's write to the closed socket fails and is treated as a dropped connection.
+    return Response(b"", status=500)
+
+
+def _bad_body(service: str, message: str) -> exceptions.EmulatorError:
+    if service == "iam":
+        return exceptions.MalformedRequest(message)
+    return exceptions.InvalidBody(message)
+
+
+class EmulatorApp:
+    """The WSGI application: routes a request, applies faults, runs the handler, records the request."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        token_ttl: float = 86400,
+        access_keys: Mapping[str, str] | None = None,
+        users: Mapping[str, str] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.faults = FaultRules()
+        self.request_log = RequestLog()
+        auth = Authenticator(backend, access_keys or {})
+        groups: dict[str, object] = {
+            "iam": IamResponse(backend, auth, token_ttl, users),
+            "cts": CtsResponse(backend, auth),
+            "control": ControlResponse(backend, self.faults, self.request_log),
+        }
+        self._handlers: dict[str, Handler] = {}
+        for rule in url_map.iter_rules():
+            group, name = rule.endpoint.split(".", 1)
+            self._handlers[rule.endpoint] = getattr(groups[group], name)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        request.max_content_length = MAX_BODY_BYTES + 1
+        request_id = uuid.uuid4().hex
+        response = self.dispatch(request, request_id)
+        response.headers["X-Request-Id"] = request_id
+        return response(environ, start_response)
+
+    def _route(self, request: Request) -> tuple[str | None, dict[str, Any], exceptions.EmulatorError | None]:
+        adapter = url_map.bind_to_environ(request.environ)
+        try:
+            endpoint, values = adapter.match()
+        except RouteMethodNotAllowed as e:
+            return None, {}, exceptions.MethodNotAllowed(list(e.valid_methods or []))
+        except (RequestRedirect, HTTPException):
+            return None, {}, exceptions.ApiNotFound()
+        return str(endpoint), dict(values), None
+
+    def dispatch(self, request: Request, request_id: str) -> Response:
+        endpoint, values, routing_error = self._route(request)
+        service = service_of(request.path, endpoint)
+        if service == "control":
+            return self._answer(endpoint, values, routing_error, request, request_id, service)
+
+        fault = self.faults.take(service, request.method, request.path)
+        if fault is not None and fault.latency_ms:
+            time.sleep(fault.latency_ms / 1000)
+        if fault is not None and fault.action == "drop":
+            self._record(request, request_id, service, None, fault, dropped=True)
+            return _drop_connection(request)
+        if fault is not None and fault.answers:
+            response = self._fault_response(fault, service, request_id)
+        else:
+            response = self._answer(endpoint, values, routing_error, request, request_id, service)
+        dropped = fault is not None and fault.action == "drop_after"
+        self._record(request, request_id, service, response.status_code, fault, dropped=dropped)
+        if dropped:
+            return _drop_connection(request)
+        return response
+
+    def _answer(
+        self,
+        endpoint: str | None,
+        values: dict[str, Any],
+        routing_error: exceptions.EmulatorError | None,
+        request: Request,
+        request_id: str,
+        service: str,
+    ) -> Response:
+        try:
+            if routing_error is not None:
+                raise routing_error
+            if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+                raise exceptions.RequestEntityTooLarge()
+            try:
+                body = request.get_data(cache=True)
+            except HTTPException as e:
+                # The client went away or sent a broken chunked body.
+                raise _bad_body(service, "The request body could not be read.") from e
+            # Chunked bodies have no Content-Length: werkzeug stops reading one byte past the limit.
+            if len(body) > MAX_BODY_BYTES:
+                raise exceptions.RequestEntityTooLarge()
+            assert endpoint is not None
+            return self._handlers[endpoint](request, **values)
+        except exceptions.EmulatorError as e:
+            if isinstance(e, exceptions.GatewayError):
+                e.request_id = request_id
+            return error_response(e)
+        except Exception:
+            logger.exception("unexpected error while handling %s %s", request.method, request.path)
+            internal: exceptions.EmulatorError = (
+                exceptions.IamInternalError() if service == "iam" else exceptions.CtsInternalError()
+            )
+            return error_response(internal)
+
+    @staticmethod
+    def _fault_response(fault: FaultRule, service: str, request_id: str) -> Response:
+        assert fault.status is not None
+        body = fault.error_body(service)
+        if body["error_code"].startswith("APIGW."):
+            body["request_id"] = request_id
+        return json_response(body, fault.status, fault.headers())
+
+    def _record(
+        self,
+        request: Request,
+        request_id: str,
+        service: str,
+        status: int | None,
+        fault: FaultRule | None,
+        dropped: bool,
+    ) -> None:
+        body = None
+        if request.content_length is None or request.content_length <= MAX_BODY_BYTES:
+            try:
+                body = _logged_body(service, request)
+            except HTTPException:
+                body = None
+        self.request_log.append(
+            RequestRecord(
+                method=request.method,
+                path=request.path,
+                query=request.query_string.decode("latin-1"),
+                service=service,
+                status=status,
+                headers=_masked_headers(request),
+                body=body,
+                request_id=request_id,
+                time=iso_timestamp(utcnow()),
+                fault_id=fault.id if fault else None,
+                dropped=dropped,
+            )
+        )
+
+
+class _RequestHandler(WSGIRequestHandler):
+    # Small JSON answers on fresh connections: Nagle's delay would dominate every request.
+    disable_nagle_algorithm = True
+    # A client that connects and never sends must not pin a thread forever.
+    timeout = 60
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # The control API's request log replaces per-request console lines.
+        pass
+
+
+class Emulator:
+    """An in-process CTS + IAM emulator serving HTTP on `host:port` (port 0 = any free port).
+
+    Use as a context manager, or call `start()` / `stop()`. `base_url` is known once started.
+    """
+
+    def __init__(
+        self,
+        *,
+        buckets: Iterable[str] = (),
+        kms_keys: Iterable[str] = (),
+        token_ttl: float = 86400,
+        state_path: str | None = None,
+        access_keys: Mapping[str, str] | None = None,
+        users: Mapping[str, str] | None = None,
+        response_shape: str = "flat",
+        put_body: bool = False,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.host = host
+        self.requested_port = port
+        self._options: dict[str, Any] = {
+            "buckets": tuple(buckets),
+            "kms_keys": tuple(kms_keys),
+            "state_path": state_path,
+            "response_shape": response_shape,
+            "put_body": put_body,
+            "clock": clock,
+        }
+        self.token_ttl = token_ttl
+        self.access_keys = dict(access_keys or {})
+        self.users = dict(users) if users is not None else None
+        self.backend: Backend | None = None
+        self.app: EmulatorApp | None = None
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._control: EmulatorControl | None = None
+        self._port: int | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (kept after `stop()`, so a restart on the same port is possible)."""
+        if self._port is None:
+            raise RuntimeError("the emulator has not been started")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def control(self) -> EmulatorControl:
+        if self._control is None:
+            self._control = EmulatorControl(self.base_url)
+        return self._control
+
+    def _listen(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.requested_port))
+            sock.listen(128)
+        except OSError as e:
+            sock.close()
+            raise EmulatorBindError(self.host, self.requested_port, e) from e
+        return sock
+
+    def start(self) -> Emulator:
+        """Bind and serve in a daemon thread; raises `EmulatorBindError` at once if the address is taken."""
+        if self._server is not None:
+            raise RuntimeError("the emulator is already running")
+        # Bind ourselves: werkzeug exits the process on a bind error instead of raising.
+        sock = self._listen()
+        try:
+            self.backend = Backend(**self._options)
+            self.app = EmulatorApp(self.backend, self.token_ttl, self.access_keys, self.users)
+            self._server = make_server(
+                self.host,
+                sock.getsockname()[1],
+                self.app,
+                threaded=True,
+                request_handler=_RequestHandler,
+                fd=sock.fileno(),
+            )
+        except BaseException:
+            if self.backend is not None:
+                self.backend.close()
+                self.backend = None
+            raise
+        finally:
+            # make_server duplicated the descriptor.
+            sock.close()
+        self._port = int(self._server.port)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            # stop() waits for the loop to notice; a short poll keeps that (and test teardown) quick.
+            kwargs={"poll_interval": 0.02},
+            name=f"cts-emulator-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port and the state file; safe to call twice."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self.backend is not None:
+            self.backend.close()
+            self.backend = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,53 @@
+"""Route table of the emulator: each path and method maps to a handler named `<group>.<method>`.
+
+Groups: `iam` and `cts` are the emulated services; `control` is the emulator's own API under `/_emulator/`.
+"""
+
+from __future__ import annotations
+
+from werkzeug.routing import Map, Rule
+
+CONTROL_PREFIX = "/_emulator/"
+
+url_paths: list[tuple[str, str, str]] = [
+    # (path, method, endpoint)
+    ("/v3/auth/tokens", "POST", "iam.create_token"),
+    ("/v3/projects", "GET", "iam.list_projects"),
+    ("/v1.0/<project_id>/tracker", "POST", "cts.create_tracker"),
+    ("/v1.0/<project_id>/tracker", "GET", "cts.get_tracker"),
+    ("/v1.0/<project_id>/tracker", "DELETE", "cts.delete_tracker"),
+    ("/v1.0/<project_id>/tracker/<tracker_name>", "PUT", "cts.update_tracker"),
+    ("/_emulator/reset", "POST", "control.reset"),
+    ("/_emulator/faults", "GET", "control.list_faults"),
+    ("/_emulator/faults", "POST", "control.add_fault"),
+    ("/_emulator/faults", "DELETE", "control.clear_faults"),
+    ("/_emulator/faults/<fault_id>", "DELETE", "control.remove_fault"),
+    ("/_emulator/tokens/expire", "POST", "control.expire_tokens"),
+    ("/_emulator/requests", "GET", "control.list_requests"),
+    ("/_emulator/requests", "DELETE", "control.clear_requests"),
+    ("/_emulator/buckets/<name>", "POST", "control.add_bucket"),
+    ("/_emulator/buckets/<name>", "DELETE", "control.remove_bucket"),
+    ("/_emulator/kms-keys/<key_id>", "POST", "control.add_kms_key"),
+    ("/_emulator/kms-keys/<key_id>", "DELETE", "control.remove_kms_key"),
+    ("/_emulator/config", "GET", "control.get_config"),
+    ("/_emulator/config", "PUT", "control.set_config"),
+    ("/_emulator/state", "GET", "control.get_state"),
+]
+
+# No redirects: a path with a stray slash is a plain 404, as at the real gateway, not a 308 to follow.
+url_map = Map(
+    [Rule(path, methods=[method], endpoint=endpoint) for path, method, endpoint in url_paths],
+    merge_slashes=False,
+    redirect_defaults=False,
+)
+
+
+def service_of(path: str, endpoint: str | None = None) -> str:
+    """`iam`, `cts` or `control`: from the matched endpoint, else guessed from the path (for 404s)."""
+    if endpoint is not None:
+        return endpoint.split(".", 1)[0]
+    if path.startswith(CONTROL_PREFIX):
+        return "control"
+    if path.startswith(("/v3/auth", "/v3/projects")):
+        return "iam"
+    return "cts"

@@ -1,0 +1,237 @@
+"""Key-event notification fields (CTS v3 `/notifications`): validation, bodies and state.
+
+A notification sends an SMN message when chosen operations (or all of them) are recorded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi.output import Unknown
+
+from .schema import (
+    SCOPE_FIELDS,
+    STATUS_VALUES,
+    Failure,
+    check_bool,
+    check_choice,
+    check_known_properties,
+    check_scope,
+    is_unknown,
+    shown,
+)
+
+OPERATION_TYPES = ("complete", "customized")
+CONDITIONS = ("AND", "OR")
+MAX_USER_GROUPS = 10
+MAX_USERS = 50
+_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+_SERVICE_TYPE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+_TOPIC = re.compile(r"^urn:smn:[a-z0-9-]+:[A-Za-z0-9]+:[A-Za-z0-9_-]{1,256}$")
+_RULE = re.compile(r"^(api_version|code|trace_rating|trace_type|resource_id|resource_name)\s*(!=|=)\s*\S.*$")
+
+DEFAULTS: dict[str, Any] = {"status": "enabled", "notify_user_list": []}
+INPUT_FIELDS = (
+    "notification_name",
+    "operation_type",
+    "operations",
+    "notify_user_list",
+    "topic_id",
+    "filter",
+    "status",
+    *SCOPE_FIELDS,
+)
+OUTPUT_ONLY_FIELDS = ("notification_id", "notification_type", "create_time", "domain_id")
+
+
+def _known(value: Any) -> bool:
+    return value is not None and not isinstance(value, Unknown)
+
+
+def validate(news: Mapping[str, Any]) -> list[Failure]:
+    """Every problem of the declared inputs, one Failure per problem. Never raises."""
+    failures: list[Failure] = []
+    check_known_properties(news, INPUT_FIELDS, OUTPUT_ONLY_FIELDS, failures)
+    name = news.get("notification_name")
+    if name is None:
+        failures.append(Failure("notification_name", "notification_name is required"))
+    elif _known(name) and (not isinstance(name, str) or not _NAME.match(name)):
+        failures.append(
+            Failure(
+                "notification_name", f"notification_name must be 1 to 64 letters, digits and '_', got {shown(name)}"
+            )
+        )
+    operation_type = news.get("operation_type")
+    if operation_type is None:
+        failures.append(Failure("operation_type", "operation_type is required: 'complete' or 'customized'"))
+    check_choice("operation_type", operation_type, OPERATION_TYPES, failures)
+    operations = news.get("operations")
+    if operation_type == "complete" and operations:
+        failures.append(Failure("operations", "operations are chosen only with operation_type 'customized'"))
+    if operation_type == "customized" and not operations:
+        failures.append(Failure("operations", "operation_type 'customized' needs at least one entry in operations"))
+    if _known(operations):
+        _check_operations(operations, failures)
+    if _known(news.get("notify_user_list")):
+        _check_users(news["notify_user_list"], failures)
+    topic = news.get("topic_id")
+    if _known(topic) and (not isinstance(topic, str) or not _TOPIC.match(topic)):
+        failures.append(
+            Failure("topic_id", f"topic_id must be an SMN topic URN urn:smn:REGION:PROJECT:NAME, got {shown(topic)}")
+        )
+    check_choice("status", news.get("status"), STATUS_VALUES, failures)
+    if news.get("status", "enabled") == "enabled" and topic is None:
+        failures.append(Failure("topic_id", "topic_id is required while the notification is enabled"))
+    if _known(news.get("filter")):
+        _check_filter(news["filter"], failures)
+    check_scope(news, failures)
+    return failures
+
+
+def _check_operations(operations: Any, failures: list[Failure]) -> None:
+    if not isinstance(operations, list | tuple):
+        failures.append(Failure("operations", f"operations must be a list, got {shown(operations)}"))
+        return
+    for index, operation in enumerate(operations):
+        where = f"operations[{index}]"
+        if isinstance(operation, Unknown):
+            continue
+        if not isinstance(operation, Mapping):
+            failures.append(Failure(where, f"{where} must be an object with service_type, resource_type, trace_names"))
+            continue
+        extra = sorted(str(k) for k in operation if k not in ("service_type", "resource_type", "trace_names"))
+        if extra:
+            failures.append(Failure(where, f"{where} has unknown keys {', '.join(extra)}"))
+        service = operation.get("service_type")
+        if _known(service) and (not isinstance(service, str) or not _SERVICE_TYPE.match(service)):
+            failures.append(
+                Failure(
+                    f"{where}.service_type",
+                    f"{where}.service_type must be an upper-case acronym such as 'CTS', got {shown(service)}",
+                )
+            )
+        elif service is None:
+            failures.append(Failure(f"{where}.service_type", f"{where}.service_type is required"))
+        resource = operation.get("resource_type")
+        if resource is None or (_known(resource) and (not isinstance(resource, str) or not resource)):
+            failures.append(Failure(f"{where}.resource_type", f"{where}.resource_type must be a non-empty string"))
+        names = operation.get("trace_names")
+        if not _known(names):
+            if names is None:
+                failures.append(Failure(f"{where}.trace_names", f"{where}.trace_names is required"))
+            continue
+        if not isinstance(names, list | tuple) or not names or not all(isinstance(n, str) and n for n in names):
+            failures.append(Failure(f"{where}.trace_names", f"{where}.trace_names must be a non-empty list of names"))
+
+
+def _check_users(groups: Any, failures: list[Failure]) -> None:
+    if not isinstance(groups, list | tuple):
+        failures.append(Failure("notify_user_list", f"notify_user_list must be a list, got {shown(groups)}"))
+        return
+    if len(groups) > MAX_USER_GROUPS:
+        failures.append(Failure("notify_user_list", f"notify_user_list allows at most {MAX_USER_GROUPS} user groups"))
+    users = 0
+    for index, group in enumerate(groups):
+        where = f"notify_user_list[{index}]"
+        if not isinstance(group, Mapping) or not isinstance(group.get("user_group"), str):
+            failures.append(Failure(where, f"{where} must be {{'user_group': str, 'user_list': [str, ...]}}"))
+            continue
+        members = group.get("user_list")
+        if not isinstance(members, list | tuple) or not all(isinstance(u, str) for u in members):
+            failures.append(Failure(f"{where}.user_list", f"{where}.user_list must be a list of user names"))
+            continue
+        users += len(members)
+    if users > MAX_USERS:
+        failures.append(Failure("notify_user_list", f"notify_user_list allows at most {MAX_USERS} users, got {users}"))
+
+
+def _check_filter(value: Any, failures: list[Failure]) -> None:
+    if not isinstance(value, Mapping):
+        failures.append(Failure("filter", f"filter must be an object, got {shown(value)}"))
+        return
+    extra = sorted(str(k) for k in value if k not in ("condition", "is_support_filter", "rule"))
+    if extra:
+        failures.append(Failure("filter", f"filter has unknown keys {', '.join(extra)}"))
+    check_choice("filter.condition", value.get("condition"), CONDITIONS, failures)
+    if value.get("is_support_filter") is not None:
+        check_bool("filter.is_support_filter", value["is_support_filter"], failures)
+    rules = value.get("rule")
+    if rules is None or is_unknown(rules):
+        return
+    if not isinstance(rules, list | tuple):
+        failures.append(Failure("filter.rule", "filter.rule must be a list such as ['code != 200']"))
+        return
+    for index, rule in enumerate(rules):
+        if not isinstance(rule, str) or not _RULE.match(rule):
+            failures.append(
+                Failure(
+                    f"filter.rule[{index}]",
+                    "a rule is 'FIELD = VALUE' or 'FIELD != VALUE' with FIELD one of api_version, code, "
+                    f"trace_rating, trace_type, resource_id, resource_name; got {shown(rule)}",
+                )
+            )
+
+
+def with_defaults(news: Mapping[str, Any]) -> dict[str, Any]:
+    inputs = {k: v for k, v in news.items() if k not in OUTPUT_ONLY_FIELDS}
+    for key, default in DEFAULTS.items():
+        if inputs.get(key) is None:
+            inputs[key] = list(default) if isinstance(default, list) else default
+    if inputs.get("operation_type") == "complete" and inputs.get("operations") is None:
+        inputs["operations"] = []
+    return inputs
+
+
+def desired_body(inputs: Mapping[str, Any], *, notification_id: str | None = None) -> dict[str, Any]:
+    """The complete body; with an id it is a modify body, which also carries the status."""
+    merged = with_defaults(inputs)
+    body: dict[str, Any] = {
+        "notification_name": merged["notification_name"],
+        "operation_type": merged["operation_type"],
+        "operations": [dict(o) for o in merged.get("operations") or []],
+        "notify_user_list": [dict(g) for g in merged.get("notify_user_list") or []],
+    }
+    if merged.get("topic_id"):
+        body["topic_id"] = merged["topic_id"]
+    if merged.get("filter") is not None:
+        body["filter"] = dict(merged["filter"])
+    if notification_id is not None:
+        body["notification_id"] = notification_id
+        body["status"] = merged["status"]
+    return body
+
+
+def state_from_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "notification_id": answer.get("notification_id"),
+        "notification_name": answer.get("notification_name"),
+        "notification_type": answer.get("notification_type") or "smn",
+        "operation_type": answer.get("operation_type"),
+        "operations": list(answer.get("operations") or []),
+        "notify_user_list": list(answer.get("notify_user_list") or []),
+        "topic_id": answer.get("topic_id") or None,
+        "filter": dict(answer["filter"]) if isinstance(answer.get("filter"), Mapping) else None,
+        "status": answer.get("status") or "enabled",
+        "create_time": int(answer["create_time"]) if isinstance(answer.get("create_time"), int | float) else None,
+        "domain_id": answer.get("domain_id"),
+    }
+
+
+def _comparable(values: Mapping[str, Any]) -> dict[str, Any]:
+    merged = with_defaults(values)
+    return {key: merged.get(key) for key in INPUT_FIELDS if key not in SCOPE_FIELDS}
+
+
+def changed_fields(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+    old, new = _comparable(olds), _comparable(news)
+    return [key for key in new if is_unknown(new[key]) or new[key] != old[key]]
+
+
+def inputs_from_state(state: Mapping[str, Any], old_inputs: Mapping[str, Any]) -> dict[str, Any]:
+    inputs = {k: state[k] for k in INPUT_FIELDS if k in state and k not in SCOPE_FIELDS and state[k] is not None}
+    for key in SCOPE_FIELDS:
+        if old_inputs.get(key) is not None:
+            inputs[key] = old_inputs[key]
+    return inputs

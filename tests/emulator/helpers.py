@@ -1,0 +1,129 @@
+"""Helpers shared by the emulator tests: log in through IAM, call the tracker API, check error answers."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import requests
+
+from pulumi_cts.emulator import Emulator
+
+DOMAIN = "OTC-EU-DE-00000000001000000001"
+BUCKET = "audit-logs-eu"
+OTHER_BUCKET = "audit-logs-archive"
+KMS_KEY = "13a4207c-7abe-4b68-8510-16b84c3b5504"
+
+EmulatorFactory = Callable[..., Emulator]
+
+# The seed document's example request and the keys of its example response.
+SEED_REQUEST: dict[str, Any] = {
+    "bucket_name": "obs-f1da",
+    "is_support_trace_files_encryption": True,
+    "kms_id": KMS_KEY,
+    "is_obs_created": True,
+    "file_prefix_name": "yO8Q",
+    "log_file_validate": {"is_support_validate": True},
+}
+SEED_RESPONSE_KEYS = {
+    "bucket_name",
+    "file_prefix_name",
+    "is_obs_created",
+    "is_support_trace_files_encryption",
+    "kms_id",
+    "log_file_validate",
+    "tracker_name",
+    "status",
+}
+
+
+def token_body(
+    project_name: str | None = "eu-de",
+    project_id: str | None = None,
+    user: str = "alice",
+    password: str = "s3cret-Passw0rd",
+) -> dict[str, Any]:
+    scope: dict[str, Any] = {"project": {"id": project_id} if project_id else {"name": project_name}}
+    return {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {"user": {"name": user, "password": password, "domain": {"name": DOMAIN}}},
+            },
+            "scope": scope,
+        }
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class Login:
+    token: str
+    project_id: str
+    body: dict[str, Any]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-Auth-Token": self.token}
+
+
+class Api:
+    """Thin client over the emulated IAM and CTS v1.0 endpoints."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def request_token(self, body: Any, **kwargs: Any) -> requests.Response:
+        return self.session.post(f"{self.base_url}/v3/auth/tokens", json=body, timeout=10, **kwargs)
+
+    def login(self, project_name: str = "eu-de", project_id: str | None = None, **kwargs: Any) -> Login:
+        response = self.request_token(token_body(project_name, project_id, **kwargs))
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return Login(response.headers["X-Subject-Token"], body["token"]["project"]["id"], body)
+
+    def tracker_url(self, project_id: str, name: str | None = None) -> str:
+        url = f"{self.base_url}/v1.0/{project_id}/tracker"
+        return f"{url}/{name}" if name is not None else url
+
+    def create(self, login: Login, body: Any) -> requests.Response:
+        return self.session.post(self.tracker_url(login.project_id), json=body, headers=login.headers, timeout=10)
+
+    def get(self, login: Login, tracker_name: str | None = "system") -> requests.Response:
+        params = {"tracker_name": tracker_name} if tracker_name is not None else None
+        return self.session.get(self.tracker_url(login.project_id), params=params, headers=login.headers, timeout=10)
+
+    def update(self, login: Login, body: Any, name: str = "system") -> requests.Response:
+        return self.session.put(self.tracker_url(login.project_id, name), json=body, headers=login.headers, timeout=10)
+
+    def delete(self, login: Login, tracker_name: str | None = "system") -> requests.Response:
+        params = {"tracker_name": tracker_name} if tracker_name is not None else None
+        return self.session.delete(self.tracker_url(login.project_id), params=params, headers=login.headers, timeout=10)
+
+
+def assert_error(response: requests.Response, status: int, code: str) -> dict[str, Any]:
+    """Check an error answer's status and code, and that it has the documented body shape."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error_code"] == code, body
+    assert isinstance(body["error_msg"], str) and body["error_msg"]
+    assert len(response.headers["X-Request-Id"]) == 32
+    return dict(body)
+
+
+class FakeClock:
+    """A settable clock for token expiry, starting at a fixed instant."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 26, 10, 0, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)

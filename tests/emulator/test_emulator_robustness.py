@@ -1,0 +1,182 @@
+"""Hostile or odd input gets JSON 4xx answers and the emulator keeps serving; concurrent requests stay consistent."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import socket
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from pulumi_cts.emulator import Emulator
+from tests.emulator.helpers import BUCKET, Api, Login, assert_error
+
+
+def _raw_request(emulator: Emulator, method: str, path: str) -> tuple[int, bytes]:
+    """Send `path` byte for byte (requests would normalize dot segments away)."""
+    parts = urlsplit(emulator.base_url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=5)
+    try:
+        connection.request(method, path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def _still_serving(api: Api) -> None:
+    assert api.request_token({"auth": {}}).status_code == 400
+    assert api.login().token
+
+
+@pytest.fixture
+def login(api: Api) -> Login:
+    login = api.login()
+    assert api.create(login, {"bucket_name": BUCKET}).status_code == 201
+    return login
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1.0/../../_emulator/reset",
+        "/_emulator/../_emulator/reset",
+        "/v1.0/%2e%2e/%2e%2e/_emulator/reset",
+        "/v1.0/x/tracker/../../../_emulator/reset",
+        "/../../etc/passwd",
+        "/_emulator/reset/",
+    ],
+)
+def test_path_traversal_reaches_nothing(api: Api, emulator: Emulator, login: Login, path: str) -> None:
+    status, body = _raw_request(emulator, "POST", path)
+
+    assert status == 404
+    assert b'"error_code"' in body
+    # The control API's reset did not run.
+    assert api.get(login).status_code == 200
+    _still_serving(api)
+
+
+def test_unknown_routes_are_json_404(api: Api, emulator: Emulator) -> None:
+    for path in ["/", "/v1.0", "/v2.0/x/tracker", "/v1.0/x/tracker/system/extra", "/v3/auth/catalog"]:
+        response = requests.get(emulator.base_url + path)
+        assert_error(response, 404, "APIGW.0101")
+        assert response.headers["Content-Type"].startswith("application/json")
+    _still_serving(api)
+
+
+def test_wrong_methods_are_json_405(api: Api, emulator: Emulator, login: Login) -> None:
+    patch = api.session.patch(api.tracker_url(login.project_id), headers=login.headers)
+    get_token = api.session.get(f"{emulator.base_url}/v3/auth/tokens")
+    post_system = api.session.post(api.tracker_url(login.project_id, "system"), headers=login.headers)
+
+    for response in (patch, get_token, post_system):
+        assert_error(response, 405, "APIGW.0101")
+    assert set(patch.headers["Allow"].split(", ")) >= {"GET", "POST", "DELETE"}
+    assert post_system.headers["Allow"] == "PUT"
+    _still_serving(api)
+
+
+def test_oversized_body_is_413(api: Api, login: Login) -> None:
+    huge = b'{"bucket_name": "' + b"a" * (2 * 1024 * 1024) + b'"}'
+    response = api.session.post(
+        api.tracker_url(login.project_id), data=huge, headers={**login.headers, "Content-Type": "application/json"}
+    )
+    assert_error(response, 413, "APIGW.0201")
+    _still_serving(api)
+
+
+def test_oversized_chunked_body_is_413(api: Api, login: Login) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(24):
+            yield b" " * (64 * 1024)
+
+    response = api.session.put(
+        api.tracker_url(login.project_id, "system"),
+        data=chunks(),
+        headers={**login.headers, "Content-Type": "application/json"},
+    )
+    assert_error(response, 413, "APIGW.0201")
+    assert api.get(login).json()["bucket_name"] == BUCKET
+    _still_serving(api)
+
+
+def test_body_just_under_the_limit_is_read(api: Api, login: Login) -> None:
+    body = b'{"bucket_name": "' + BUCKET.encode() + b'", "pad": "' + b"x" * (1024 * 1024 - 100) + b'"}'
+    response = api.session.put(
+        api.tracker_url(login.project_id, "system"),
+        data=body,
+        headers={**login.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text[:200]
+
+
+def test_garbage_on_the_socket_does_not_stop_the_server(api: Api, emulator: Emulator) -> None:
+    parts = urlsplit(emulator.base_url)
+    truncated = b"POST /v3/auth/tokens HTTP/1.1\r\nContent-Length: 99\r\n\r\n{"
+    for payload in (b"GARBAGE\r\n\r\n", b"\x00\xff" * 100, truncated):
+        with socket.create_connection((parts.hostname or "", parts.port or 0), timeout=2) as sock:
+            sock.sendall(payload)
+            sock.shutdown(socket.SHUT_WR)
+            with contextlib.suppress(OSError):
+                sock.recv(1024)
+    # A client that connects and leaves without a word.
+    socket.create_connection((parts.hostname or "", parts.port or 0), timeout=2).close()
+    _still_serving(api)
+
+
+def test_every_answer_has_a_request_id(api: Api, emulator: Emulator, login: Login) -> None:
+    responses = [
+        api.get(login),
+        api.request_token({}),
+        requests.get(f"{emulator.base_url}/nowhere"),
+        requests.get(f"{emulator.base_url}/_emulator/state"),
+        api.delete(login),
+    ]
+    ids = [r.headers["X-Request-Id"] for r in responses]
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    assert len(set(ids)) == len(ids)
+
+
+def test_concurrent_creates_in_many_projects(api: Api, emulator: Emulator) -> None:
+    def create(index: int) -> int:
+        client = Api(emulator.base_url)
+        try:
+            login = client.login(f"eu-de_p{index}")
+            return client.create(login, {"bucket_name": BUCKET, "file_prefix_name": f"p{index}"}).status_code
+        finally:
+            client.close()
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        statuses = list(pool.map(create, range(32)))
+
+    assert statuses == [201] * 32
+    trackers = emulator.control.state()["trackers"]
+    assert len(trackers) == 32
+    assert {t["file_prefix_name"] for t in trackers.values()} == {f"p{i}" for i in range(32)}
+
+
+def test_concurrent_creates_in_one_project_make_exactly_one_tracker(api: Api, emulator: Emulator) -> None:
+    login = api.login()
+    barrier = threading.Barrier(16)
+
+    def create(index: int) -> tuple[int, str]:
+        client = Api(emulator.base_url)
+        try:
+            barrier.wait(timeout=5)
+            response = client.create(login, {"bucket_name": BUCKET, "file_prefix_name": f"p{index}"})
+            return response.status_code, response.json().get("error_code", "")
+        finally:
+            client.close()
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(create, range(16)))
+
+    assert sorted(results).count((201, "")) == 1
+    assert sorted(results).count((400, "CTS.0201")) == 15
+    assert len(emulator.control.state()["trackers"]) == 1
