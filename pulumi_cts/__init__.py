@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .data_tracker import DataTracker, DataTrackerArgs
     from .errors import (
         ApiError,
         AuthenticationError,
@@ -19,7 +20,9 @@ if TYPE_CHECKING:
         TrackerNotFoundError,
         TransportError,
     )
-    from .provider import TrackerProvider
+    from .notification import Notification, NotificationArgs
+    from .provider import DataTrackerProvider, NotificationProvider, TrackerProvider
+    from .traces import GetTracesResult, get_traces, get_traces_output
     from .tracker import Tracker, TrackerArgs
 
 _WHERE = {
@@ -31,8 +34,17 @@ _WHERE = {
     "TrackerNotFoundError": "errors",
     "TransportError": "errors",
     "TrackerProvider": "provider",
+    "DataTrackerProvider": "provider",
+    "NotificationProvider": "provider",
     "Tracker": "tracker",
     "TrackerArgs": "tracker",
+    "DataTracker": "data_tracker",
+    "DataTrackerArgs": "data_tracker",
+    "Notification": "notification",
+    "NotificationArgs": "notification",
+    "GetTracesResult": "traces",
+    "get_traces": "traces",
+    "get_traces_output": "traces",
 }
 
 __all__ = [
@@ -40,12 +52,21 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "CtsError",
+    "DataTracker",
+    "DataTrackerArgs",
+    "DataTrackerProvider",
+    "GetTracesResult",
+    "Notification",
+    "NotificationArgs",
+    "NotificationProvider",
     "Tracker",
     "TrackerArgs",
     "TrackerExistsError",
     "TrackerNotFoundError",
     "TrackerProvider",
     "TransportError",
+    "get_traces",
+    "get_traces_output",
 ]
 __version__ = "0.1.0"
 

@@ -251,13 +251,22 @@ class IamClient:
             hint_for=self._hint_for_access_key,
             error_type=AuthenticationError,
         )
-        projects = [p for p in (response.json() or {}).get("projects", []) if isinstance(p, Mapping)]
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        found = answer.get("projects") if isinstance(answer, Mapping) else None
+        projects = [p for p in found if isinstance(p, Mapping) and p.get("id")] if isinstance(found, list) else []
         if len(projects) != 1:
             raise ApiError(
                 "Looking up the project id",
                 status=response.status_code,
                 target=target,
-                error_msg=f"IAM returned {len(projects)} projects named {scope.project_name!r}",
+                error_msg=(
+                    f"IAM returned {len(projects)} projects named {scope.project_name!r}"
+                    if isinstance(found, list)
+                    else "IAM answered without a project list"
+                ),
                 hint="set cts:projectId (or OS_PROJECT_ID) explicitly",
             )
         return str(projects[0]["id"])

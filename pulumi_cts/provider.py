@@ -20,7 +20,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import schema
+from . import data_tracker_schema, notification_schema, schema
 from .auth import TokenCache
 from .client import CtsClient, CtsClientFactory
 from .errors import ApiError, ConfigurationError, TrackerExistsError, TrackerNotFoundError
@@ -169,12 +169,19 @@ class _ScopedProvider(ResourceProvider):
         return self.runtime.factory.client_for(scope), scope
 
     @staticmethod
-    def _scope_outputs(client: CtsClient, scope: Scope) -> dict[str, Any]:
-        return {
+    def _outputs(
+        inputs: Mapping[str, Any], state: Mapping[str, Any], client: CtsClient, scope: Scope
+    ) -> dict[str, Any]:
+        """Declared inputs, then what CTS reports, then where the resource really lives."""
+        outs: dict[str, Any] = {
+            **inputs,
+            **state,
             "project_id": client.project_id,
             "project_name": client.project_name or scope.project_name,
             "region": scope.region,
         }
+        outs.pop(PROVIDER_KEY, None)
+        return outs
 
 
 class TrackerProvider(_ScopedProvider):
@@ -316,16 +323,157 @@ class TrackerProvider(_ScopedProvider):
                 )
         return schema.state_from_answer(answer)
 
-    def _outputs(
-        self, inputs: Mapping[str, Any], state: Mapping[str, Any], client: CtsClient, scope: Scope
-    ) -> dict[str, Any]:
-        outs: dict[str, Any] = {**inputs, **state, **self._scope_outputs(client, scope)}
-        outs.pop(PROVIDER_KEY, None)
-        return outs
-
 
 def _same_destination(state: Mapping[str, Any], inputs: Mapping[str, Any]) -> bool:
     return bool(
         state.get("bucket_name") == inputs.get("bucket_name")
         and (state.get("file_prefix_name") or "") == (inputs.get("file_prefix_name") or "")
     )
+
+
+class DataTrackerProvider(_ScopedProvider):
+    """Manages a CTS data tracker (v3, `tracker_type=data`): OBS data events of one bucket."""
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = [CheckFailure(f.field, f.reason) for f in data_tracker_schema.validate(news)]
+        return CheckResult(data_tracker_schema.with_defaults(news), failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = data_tracker_schema.changed_fields(olds, news)
+        replaces = data_tracker_schema.replaced_fields(olds, news)
+        replaces += schema.replaced_fields(olds, news, self.runtime.default_scope())
+        return DiffResult(changes=bool(changed or replaces), replaces=replaces, stables=[], delete_before_replace=True)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = data_tracker_schema.with_defaults(_declared(props, data_tracker_schema.INPUT_FIELDS))
+        client, scope = self._client_for_new(inputs)
+        name = inputs["tracker_name"]
+        body = data_tracker_schema.desired_body(inputs, create_bucket=True, with_status=False)
+        try:
+            client.create_tracker(body, "v3")
+        except (ResponseLostError, ApiError) as error:
+            if isinstance(error, ApiError) and error.status not in _AMBIGUOUS_STATUS:
+                raise
+            if client.get_tracker("v3", name, "data") is None:
+                client.create_tracker(body, "v3")
+        if inputs["status"] == "disabled":
+            client.update_tracker(data_tracker_schema.desired_body(inputs, create_bucket=False, with_status=True), "v3")
+        state = self._current(client, name)
+        return CreateResult(f"{client.project_id}/{name}", self._outputs(inputs, state, client, scope))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        client, scope = self._client_for_existing(id_, props)
+        name = str(props.get("tracker_name") or id_.partition("/")[2])
+        current = client.get_tracker("v3", name, "data")
+        if current is None:
+            return ReadResult(id_="", outs={})
+        state = data_tracker_schema.state_from_answer(current)
+        old_inputs = data_tracker_schema.with_defaults(_declared(props, data_tracker_schema.INPUT_FIELDS))
+        carried = {k: v for k, v in old_inputs.items() if k not in schema.SCOPE_FIELDS}
+        return ReadResult(
+            id_=f"{client.project_id}/{name}",
+            outs=self._outputs(old_inputs, state, client, scope),
+            inputs=data_tracker_schema.inputs_from_state(state, carried),
+        )
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        inputs = data_tracker_schema.with_defaults(_declared(news, data_tracker_schema.INPUT_FIELDS))
+        client, scope = self._client_for_existing(id_, olds)
+        moving = inputs.get("bucket_name") != olds.get("bucket_name")
+        body = data_tracker_schema.desired_body(inputs, create_bucket=moving, with_status=True)
+        client.update_tracker(body, "v3")
+        state = self._current(client, inputs["tracker_name"])
+        return UpdateResult(self._outputs(inputs, state, client, scope))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        client, _scope = self._client_for_existing(id_, props)
+        name = str(props.get("tracker_name") or id_.partition("/")[2])
+        if not client.delete_tracker("v3", name, "data"):
+            log.info("data tracker %s was already gone", id_)
+
+    @staticmethod
+    def _current(client: CtsClient, name: str) -> dict[str, Any]:
+        """v3 writes answer without the settings, so the state is read back once."""
+        answer = client.get_tracker("v3", name, "data")
+        if answer is None:
+            raise TrackerNotFoundError(
+                "Reading the data tracker",
+                status=404,
+                target=f"data tracker '{name}' in project {client.project_id}",
+                error_msg="the tracker is not there right after it was written",
+            )
+        return data_tracker_schema.state_from_answer(answer)
+
+
+class NotificationProvider(_ScopedProvider):
+    """Manages a key-event notification (v3 `/notifications`): SMN messages for chosen operations."""
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = [CheckFailure(f.field, f.reason) for f in notification_schema.validate(news)]
+        return CheckResult(notification_schema.with_defaults(news), failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = notification_schema.changed_fields(olds, news)
+        replaces = schema.replaced_fields(olds, news, self.runtime.default_scope())
+        return DiffResult(changes=bool(changed or replaces), replaces=replaces, stables=[], delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = notification_schema.with_defaults(_declared(props, notification_schema.INPUT_FIELDS))
+        client, scope = self._client_for_new(inputs)
+        body = notification_schema.desired_body(inputs)
+        try:
+            answer: dict[str, Any] | None = client.create_notification(body)
+        except (ResponseLostError, ApiError) as error:
+            if isinstance(error, ApiError) and error.status not in _AMBIGUOUS_STATUS:
+                raise
+            # Names are unique per project: the name tells whether the lost POST took effect.
+            answer = client.find_notification(name=inputs["notification_name"]) or client.create_notification(body)
+        state = notification_schema.state_from_answer(answer or {})
+        if not state["notification_id"]:
+            found = client.find_notification(name=inputs["notification_name"])
+            state = notification_schema.state_from_answer(found or {})
+        if state["status"] != inputs["status"]:
+            state = self._put(client, inputs, str(state["notification_id"]))
+        return CreateResult(
+            f"{client.project_id}/{state['notification_id']}", self._outputs(inputs, state, client, scope)
+        )
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        client, scope = self._client_for_existing(id_, props)
+        notification_id = str(props.get("notification_id") or id_.partition("/")[2])
+        current = client.find_notification(notification_id=notification_id)
+        if current is None:
+            return ReadResult(id_="", outs={})
+        state = notification_schema.state_from_answer(current)
+        old_inputs = notification_schema.with_defaults(_declared(props, notification_schema.INPUT_FIELDS))
+        carried = {k: v for k, v in old_inputs.items() if k not in schema.SCOPE_FIELDS}
+        return ReadResult(
+            id_=id_,
+            outs=self._outputs(old_inputs, state, client, scope),
+            inputs=notification_schema.inputs_from_state(state, carried),
+        )
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        inputs = notification_schema.with_defaults(_declared(news, notification_schema.INPUT_FIELDS))
+        client, scope = self._client_for_existing(id_, olds)
+        state = self._put(client, inputs, str(olds.get("notification_id") or id_.partition("/")[2]))
+        return UpdateResult(self._outputs(inputs, state, client, scope))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        client, _scope = self._client_for_existing(id_, props)
+        if not client.delete_notification(str(props.get("notification_id") or id_.partition("/")[2])):
+            log.info("notification %s was already gone", id_)
+
+    @staticmethod
+    def _put(client: CtsClient, inputs: Mapping[str, Any], notification_id: str) -> dict[str, Any]:
+        answer = client.update_notification(notification_schema.desired_body(inputs, notification_id=notification_id))
+        if not answer or not answer.get("notification_id"):
+            answer = client.find_notification(notification_id=notification_id)
+        if not answer:
+            raise TrackerNotFoundError(
+                "Updating the key-event notification",
+                status=404,
+                target=f"notification {notification_id} in project {client.project_id}",
+                error_msg="the notification does not exist",
+            )
+        return notification_schema.state_from_answer(answer)

@@ -44,6 +44,7 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("insecure", "insecure", ("OS_INSECURE",)),
     SettingSpec("token_cache", "tokenCache", ("CTS_TOKEN_CACHE",)),
     SettingSpec("debug", "debug", ("CTS_DEBUG",)),
+    SettingSpec("api_version", "apiVersion", ("CTS_API_VERSION",)),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 SECRET_NAMES = frozenset(spec.name for spec in SPECS if spec.secret)
@@ -62,6 +63,11 @@ def _text(value: Any) -> str | None:
         return "true" if value else "false"
     text = str(value).strip()
     return text or None
+
+
+def _with_region(url: str, region: str) -> str:
+    # Not str.format: any other brace in a user's URL would raise KeyError or IndexError.
+    return url.rstrip("/").replace("{region}", region).replace("{region_name}", region)
 
 
 def _truthy(value: str | None) -> bool:
@@ -118,14 +124,14 @@ class Settings:
     def auth_url_for(self, scope: Scope) -> str:
         configured = self.get("auth_url")
         if configured:
-            return configured.rstrip("/").format(region=scope.region, region_name=scope.region)
-        return DEFAULT_AUTH_URL.format(region=scope.region)
+            return _with_region(configured, scope.region)
+        return _with_region(DEFAULT_AUTH_URL, scope.region)
 
     def endpoint_override(self, scope: Scope) -> str | None:
         configured = self.get("endpoint")
         if not configured:
             return None
-        return configured.rstrip("/").format(region=scope.region, region_name=scope.region)
+        return _with_region(configured, scope.region)
 
     def check_credentials(self) -> None:
         """Fail with one message listing everything missing, before any request is sent."""
@@ -150,11 +156,24 @@ class Settings:
             problems.append("insecure is true and caCert is set; certificate checks cannot be both off and on")
         if not self.get("region") and not self.get("project_name"):
             missing.append("region")
+        region, project_name = self.get("region"), self.get("project_name")
+        if region and project_name and region_of_project(project_name) != region:
+            problems.append(
+                f"region {region} (from {self.source_of('region')}) does not match project {project_name} "
+                f"(from {self.source_of('project_name')}), which is in {region_of_project(project_name)}"
+            )
         if missing or problems:
             raise ConfigurationError(self._missing_message(missing, problems))
 
     def _missing_message(self, missing: list[str], problems: list[str] | None = None) -> str:
-        lines = ["CTS provider settings are incomplete."]
+        if missing:
+            lines = [
+                "CTS provider settings are incomplete."
+                if not problems
+                else "CTS provider settings are incomplete and contradict each other."
+            ]
+        else:
+            lines = ["CTS provider settings contradict each other."]
         if missing:
             if not self.uses_access_keys and {"user_name", "password", "domain_name"} & set(missing):
                 lines.append(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, TypedDict, overload
 
 import pulumi
 from pulumi.dynamic import Resource
 
+from .arguments import properties, split_arguments
 from .provider import TrackerProvider
 from .schema import OUTPUT_ONLY_FIELDS
 
@@ -44,6 +45,11 @@ class TrackerArgs:
     :param region: region of that project (defaults to the provider's, or the project name's).
     :param adopt_existing: take over a tracker that already exists in the project and bring it
         to these settings, instead of failing. Default False.
+    :param api_version: "v1.0" (default, or the stack's `cts:apiVersion`) or "v3". Switching
+        changes only which API manages the same tracker: an in-place update.
+    :param compress_type: v3 only: "gzip" (default) or "json" trace files.
+    :param is_sort_by_service: v3 only: put the cloud service name in the transfer path.
+        Default True.
     """
 
     bucket_name: pulumi.Input[str]
@@ -58,6 +64,9 @@ class TrackerArgs:
     project_id: pulumi.Input[str] | None = None
     region: pulumi.Input[str] | None = None
     adopt_existing: pulumi.Input[bool] | None = None
+    api_version: pulumi.Input[str] | None = None
+    compress_type: pulumi.Input[str] | None = None
+    is_sort_by_service: pulumi.Input[bool] | None = None
 
 
 class Tracker(Resource, module="cts", name="Tracker"):
@@ -86,6 +95,13 @@ class Tracker(Resource, module="cts", name="Tracker"):
     """Why `status` is "error": bucketPolicyError, noBucket or arrears."""
     create_time: pulumi.Output[int | None]
     domain_id: pulumi.Output[str | None]
+    api_version: pulumi.Output[str]
+    compress_type: pulumi.Output[str | None]
+    is_sort_by_service: pulumi.Output[bool | None]
+    tracker_id: pulumi.Output[str | None]
+    """CTS's own tracker UUID (the API's `id`)."""
+    obs_info: pulumi.Output[dict[str, Any] | None]
+    """The OBS settings as CTS reports them, e.g. `is_authorized_bucket` (v3 and newer v1.0 answers)."""
 
     @overload
     def __init__(self, resource_name: str, args: TrackerArgs, opts: pulumi.ResourceOptions | None = None) -> None: ...
@@ -108,14 +124,14 @@ class Tracker(Resource, module="cts", name="Tracker"):
         project_id: pulumi.Input[str] | None = None,
         region: pulumi.Input[str] | None = None,
         adopt_existing: pulumi.Input[bool] | None = None,
+        api_version: pulumi.Input[str] | None = None,
+        compress_type: pulumi.Input[str] | None = None,
+        is_sort_by_service: pulumi.Input[bool] | None = None,
     ) -> None: ...
 
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
-        args_obj, opts = _split_arguments(args, kwargs)
-        props: dict[str, Any] = {k: v for k, v in asdict(args_obj).items()}
-        for name in OUTPUT_ONLY_FIELDS:
-            props[name] = None
-        super().__init__(TrackerProvider(), resource_name, props, opts)
+        args_obj, opts = split_arguments("Tracker", TrackerArgs, args, kwargs)
+        super().__init__(TrackerProvider(), resource_name, properties(args_obj, OUTPUT_ONLY_FIELDS), opts)
 
     @staticmethod
     def get(resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> Tracker:
@@ -125,24 +141,3 @@ class Tracker(Resource, module="cts", name="Tracker"):
         """
         merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
         return Tracker(resource_name, TrackerArgs(bucket_name=""), merged)
-
-
-def _split_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[TrackerArgs, Any]:
-    opts = kwargs.pop("opts", None)
-    positional = list(args)
-    if positional and isinstance(positional[0], TrackerArgs):
-        args_obj = positional.pop(0)
-        if kwargs:
-            raise TypeError(f"pass either TrackerArgs or keyword arguments, not both ({', '.join(kwargs)})")
-    else:
-        try:
-            args_obj = TrackerArgs(**kwargs)
-        except TypeError as exc:
-            raise TypeError(f"Tracker: {exc}") from None
-    if positional:
-        opts = positional.pop(0)
-    if positional:
-        raise TypeError("Tracker takes a name, optionally TrackerArgs, and opts")
-    if opts is not None and not isinstance(opts, pulumi.ResourceOptions):
-        raise TypeError("opts must be a pulumi.ResourceOptions")
-    return args_obj, opts

@@ -1,0 +1,110 @@
+"""The `Notification` resource: a CTS key-event notification sent through SMN."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypedDict, overload
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from .arguments import properties, split_arguments
+from .notification_schema import OUTPUT_ONLY_FIELDS
+from .provider import NotificationProvider
+
+
+class OperationArgs(TypedDict):
+    """Operations of one resource type of one service, e.g. CTS tracker deletions."""
+
+    service_type: pulumi.Input[str]
+    resource_type: pulumi.Input[str]
+    trace_names: pulumi.Input[list[str]]
+
+
+class UserGroupArgs(TypedDict):
+    """Users of one IAM user group who trigger the notification."""
+
+    user_group: pulumi.Input[str]
+    user_list: pulumi.Input[list[str]]
+
+
+class FilterArgs(TypedDict, total=False):
+    """Extra conditions on the trace, e.g. `{"condition": "AND", "rule": ["code != 200"]}`."""
+
+    condition: pulumi.Input[str]
+    is_support_filter: pulumi.Input[bool]
+    rule: pulumi.Input[list[str]]
+
+
+@dataclass
+class NotificationArgs:
+    """Arguments of a `Notification` (CTS v3 key-event notification).
+
+    :param notification_name: 1-64 letters, digits and '_'; unique in the project.
+    :param operation_type: "complete" (every key operation) or "customized" (the `operations`).
+    :param operations: with "customized": the operations that trigger a message.
+    :param notify_user_list: up to 10 user groups and 50 users whose operations count.
+    :param topic_id: SMN topic URN `urn:smn:REGION:PROJECT:NAME`; required while enabled.
+    :param filter: optional conditions on the recorded trace.
+    :param status: "enabled" (default) or "disabled".
+    :param project_name: project of the notification (default: the provider's).
+    :param project_id: project of the notification, by ID.
+    :param region: region of that project.
+    """
+
+    notification_name: pulumi.Input[str]
+    operation_type: pulumi.Input[str]
+    operations: pulumi.Input[list[OperationArgs]] | None = None
+    notify_user_list: pulumi.Input[list[UserGroupArgs]] | None = None
+    topic_id: pulumi.Input[str] | None = None
+    filter: pulumi.Input[FilterArgs] | None = None
+    status: pulumi.Input[str] | None = None
+    project_name: pulumi.Input[str] | None = None
+    project_id: pulumi.Input[str] | None = None
+    region: pulumi.Input[str] | None = None
+
+
+class Notification(Resource, module="cts", name="Notification"):
+    """A key-event notification; its id is `{project_id}/{notification_id}`."""
+
+    notification_name: pulumi.Output[str]
+    operation_type: pulumi.Output[str]
+    operations: pulumi.Output[list[dict[str, Any]]]
+    notify_user_list: pulumi.Output[list[dict[str, Any]]]
+    topic_id: pulumi.Output[str | None]
+    filter: pulumi.Output[dict[str, Any] | None]
+    status: pulumi.Output[str]
+    project_name: pulumi.Output[str | None]
+    project_id: pulumi.Output[str]
+    region: pulumi.Output[str]
+    notification_id: pulumi.Output[str]
+    notification_type: pulumi.Output[str]
+    create_time: pulumi.Output[int | None]
+    domain_id: pulumi.Output[str | None]
+
+    @overload
+    def __init__(
+        self, resource_name: str, args: NotificationArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        notification_name: pulumi.Input[str],
+        operation_type: pulumi.Input[str],
+        operations: pulumi.Input[list[OperationArgs]] | None = None,
+        notify_user_list: pulumi.Input[list[UserGroupArgs]] | None = None,
+        topic_id: pulumi.Input[str] | None = None,
+        filter: pulumi.Input[FilterArgs] | None = None,
+        status: pulumi.Input[str] | None = None,
+        project_name: pulumi.Input[str] | None = None,
+        project_id: pulumi.Input[str] | None = None,
+        region: pulumi.Input[str] | None = None,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        args_obj, opts = split_arguments("Notification", NotificationArgs, args, kwargs)
+        super().__init__(NotificationProvider(), resource_name, properties(args_obj, OUTPUT_ONLY_FIELDS), opts)
