@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any, TypeVar
 
 import pulumi
@@ -36,7 +36,8 @@ def split_arguments(
 
 def properties(args_obj: Any, outputs: tuple[str, ...]) -> dict[str, Any]:
     """The property bag: every argument, plus a None placeholder per read-only output."""
-    props: dict[str, Any] = dict(asdict(args_obj))
+    # Not dataclasses.asdict: it deep-copies, and an Output cannot be copied outside serialization.
+    props: dict[str, Any] = {f.name: getattr(args_obj, f.name) for f in fields(args_obj)}
     for name in outputs:
         props[name] = None
     return props

@@ -159,7 +159,7 @@ class _ScopedProvider(ResourceProvider):
 
     def _client_for_existing(self, id_: str, props: Mapping[str, Any]) -> tuple[CtsClient, Scope]:
         """An existing resource is addressed by the project in its id, whatever the program says now."""
-        project_id = id_.partition("/")[0] if "/" in id_ else props.get("project_id")
+        project_id = schema.project_of_id(id_) or props.get("project_id")
         default = self.runtime.settings.default_scope()
         region = props.get("region") if isinstance(props.get("region"), str) else None
         if project_id:

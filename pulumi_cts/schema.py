@@ -493,6 +493,6 @@ def resource_id(project_id: str) -> str:
 
 
 def project_of_id(id_: str) -> str | None:
-    """The project id in a resource id, or None for an id of another form."""
-    project, _, name = id_.partition("/")
-    return project if project and name == TRACKER_NAME else None
+    """The project id in a resource id `{project_id}/{name}`, or None for an id of another form."""
+    project, separator, name = id_.partition("/")
+    return project if separator and project and name else None

@@ -175,6 +175,7 @@ def test_resource_ids() -> None:
     assert schema.resource_id("abc") == "abc/system"
     assert schema.project_of_id("abc/system") == "abc"
     assert schema.project_of_id("system") is None
+    assert schema.project_of_id("abc/orders-audit") == "abc"
 
 
 def test_resource_scope_falls_back_field_by_field() -> None:

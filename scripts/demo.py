@@ -1,0 +1,357 @@
+#!/usr/bin/env python3
+"""End-to-end demo: the example stack against the embedded CTS emulator, with the real Pulumi CLI.
+
+    make demo                 # creates .venv, installs the package, runs this script in it
+    .venv/bin/python scripts/demo.py [--stack demo] [--state-dir DIR] [--project-dir DIR]
+
+Steps: check that `pulumi` is on PATH (and stop with install instructions if not), start
+`python -m pulumi_cts.emulator` on a free local port, use a file backend under
+`.work/pulumi-state` (through PULUMI_BACKEND_URL, so the global `pulumi login` is untouched),
+create the stack, write its `cts:*` config (password as a secret), then `pulumi up`,
+`pulumi stack output`, `pulumi preview --expect-no-changes` and `pulumi destroy`. The emulator
+is stopped whatever happens, also on Ctrl-C.
+
+Only the standard library is used here; the package itself runs in the emulator and in the
+Pulumi program.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_DIR = REPO_ROOT / "examples" / "pulumi-project"
+WORK_DIR = REPO_ROOT / ".work"
+
+BUCKET = "demo-trace-bucket"
+REGION = "eu-de"
+DEMO_PASSPHRASE = "pulumi-cts-demo-passphrase"
+DEMO_PASSWORD = "demo-password-not-a-secret"
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_NO_CLI = 3
+EXIT_INTERRUPTED = 130
+
+INSTALL_MESSAGE = """\
+The Pulumi CLI (`pulumi`) was not found on PATH, and the demo needs it to run `pulumi up`.
+
+Install it, open a new shell (or add ~/.pulumi/bin to PATH), and run the demo again:
+
+    curl -fsSL https://get.pulumi.com | sh
+
+Other ways (Homebrew, Windows, Docker, a pinned version): https://www.pulumi.com/docs/install/
+
+Nothing was started. The tests (`make test`) run without the CLI.
+"""
+
+
+class DemoError(Exception):
+    """A step failed; the message says which and why."""
+
+
+def find_pulumi() -> str | None:
+    return shutil.which("pulumi")
+
+
+def say(message: str) -> None:
+    print(f"\n==> {message}", flush=True)
+
+
+# -- the emulator ------------------------------------------------------------------------------
+
+
+class EmulatorProcess:
+    """`python -m pulumi_cts.emulator` in a subprocess; its base URL is the first line it prints."""
+
+    def __init__(self, python: str, kms_key: str, log_path: Path) -> None:
+        self.python = python
+        self.kms_key = kms_key
+        self.log_path = log_path
+        self.base_url = ""
+        self._process: subprocess.Popen[str] | None = None
+        self._log: IO[str] | None = None
+
+    def start(self, timeout: float = 30.0) -> str:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("w", encoding="utf-8")
+        command = [
+            self.python,
+            "-m",
+            "pulumi_cts.emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--bucket",
+            BUCKET,
+            "--kms-key",
+            self.kms_key,
+        ]
+        self._process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            cwd=REPO_ROOT,
+        )
+        first: list[str] = []
+        stdout = self._process.stdout
+        assert stdout is not None
+        reader = threading.Thread(target=lambda: first.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        line = first[0].strip() if first else ""
+        if not line.startswith("http://"):
+            self.stop()
+            raise DemoError(
+                f"the emulator did not start (first line {line!r}); see {self.log_path}:\n{self._log_text()}"
+            )
+        self.base_url = line
+        threading.Thread(target=self._copy_stdout, args=(stdout,), daemon=True).start()
+        return line
+
+    def _copy_stdout(self, stream: IO[str]) -> None:
+        for line in stream:
+            if self._log is not None and not self._log.closed:
+                self._log.write(line)
+
+    def _log_text(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8")[-4000:]
+        except OSError:
+            return ""
+
+    def trackers(self) -> dict[str, Any]:
+        """The emulator's trackers, straight from its control API."""
+        with urllib.request.urlopen(f"{self.base_url}/_emulator/state", timeout=10) as answer:
+            state = json.load(answer)
+        trackers = state.get("trackers") or {}
+        return dict(trackers) if isinstance(trackers, dict) else {str(i): t for i, t in enumerate(trackers)}
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        if process is not None and process.stdout is not None:
+            process.stdout.close()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+# -- the Pulumi CLI ------------------------------------------------------------------------------
+
+
+class Pulumi:
+    """Runs `pulumi` in the project directory with the demo's backend and passphrase."""
+
+    def __init__(self, executable: str, project_dir: Path, stack: str, env: Mapping[str, str]) -> None:
+        self.executable = executable
+        self.project_dir = project_dir
+        self.stack = stack
+        self.env = dict(env)
+
+    def run(
+        self,
+        *args: str,
+        stdin_text: str | None = None,
+        capture: bool = False,
+        check: bool = True,
+        shown: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        command = [self.executable, *args, "--cwd", str(self.project_dir), "--non-interactive"]
+        print(f"$ pulumi {shown or ' '.join(args)}", flush=True)
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE if stdin_text is not None else None,
+            stdout=subprocess.PIPE if capture else None,
+            stderr=subprocess.PIPE if capture else None,
+            text=True,
+            env=self.env,
+        )
+        try:
+            out, err = process.communicate(stdin_text)
+        except KeyboardInterrupt:
+            # After Ctrl-C, pulumi got the same signal from the terminal; after a SIGTERM sent to
+            # this script only, pass it on. Then give pulumi time to cancel and save its state.
+            if _terminated.is_set() and process.poll() is None:
+                process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            raise
+        result = subprocess.CompletedProcess(command, process.returncode, out, err)
+        if check and result.returncode != 0:
+            detail = f"\n{err}" if capture and err else ""
+            raise DemoError(f"`pulumi {shown or ' '.join(args)}` failed with exit code {result.returncode}{detail}")
+        return result
+
+    def set_config(self, key: str, value: str, *, secret: bool = False) -> None:
+        if secret:
+            # Through stdin, so that the value never shows up in a process listing.
+            self.run("config", "set", "--secret", key, "--stack", self.stack, stdin_text=value)
+        else:
+            self.run("config", "set", key, value, "--stack", self.stack)
+
+
+_terminated = threading.Event()
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    _terminated.set()
+    raise KeyboardInterrupt
+
+
+def demo_env(state_dir: Path, base: Mapping[str, str]) -> dict[str, str]:
+    """The environment of every `pulumi` call: a local file backend, a demo passphrase, no cloud settings."""
+    # The provider falls back to OS_* / CTS_* variables: a real cloud's settings must not mix in.
+    env = {k: v for k, v in base.items() if not k.startswith(("OS_", "CTS_"))}
+    env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
+    env["PULUMI_BACKEND_URL"] = state_dir.resolve().as_uri()
+    env["PULUMI_CONFIG_PASSPHRASE"] = DEMO_PASSPHRASE
+    env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
+    return env
+
+
+def link_program_venv(project_dir: Path) -> Path | None:
+    """Let the dynamic provider process find the project's virtualenv.
+
+    The language host resolves `virtualenv: .venv` against the project root, but the engine starts
+    the dynamic provider (`pulumi-resource-pulumi-python`) in the program directory, where the
+    shim looks for `.venv` again (pulumi/pulumi#7061). A link from the program directory to the
+    root virtualenv serves both. Returns the link when this call created it.
+    """
+    if project_dir.resolve() != REPO_ROOT:
+        return None
+    link = EXAMPLE_DIR / ".venv"
+    if link.exists() or link.is_symlink():
+        return None
+    link.symlink_to(Path("..") / ".." / ".venv", target_is_directory=True)
+    return link
+
+
+def check_outputs(outputs: Mapping[str, Any]) -> None:
+    tracker_id = str(outputs.get("trackerId", ""))
+    if not tracker_id.endswith("/system"):
+        raise DemoError(f"unexpected trackerId {tracker_id!r}")
+    if outputs.get("trackerStatus") != "enabled":
+        raise DemoError(f"unexpected trackerStatus {outputs.get('trackerStatus')!r}")
+    if outputs.get("bucketName") != BUCKET:
+        raise DemoError(f"unexpected bucketName {outputs.get('bucketName')!r}")
+    if tracker_id.split("/", 1)[0] != outputs.get("trackerProjectId"):
+        raise DemoError("trackerId does not name the tracker's project")
+
+
+def run_demo(pulumi: Pulumi, emulator: EmulatorProcess) -> None:
+    say("starting the CTS emulator")
+    base_url = emulator.start()
+    print(f"emulator at {base_url} (log: {emulator.log_path})", flush=True)
+
+    say(f"stack {pulumi.stack} in {pulumi.env['PULUMI_BACKEND_URL']}")
+    # A stack left over from an interrupted run points at an emulator that no longer exists.
+    pulumi.run("stack", "rm", pulumi.stack, "--yes", "--force", capture=True, check=False)
+    pulumi.run("stack", "select", "--create", pulumi.stack)
+
+    say("stack configuration")
+    pulumi.set_config("cts:authUrl", f"{base_url}/v3")
+    pulumi.set_config("cts:region", REGION)
+    pulumi.set_config("cts:domainName", "OTC-EU-DE-DEMO")
+    pulumi.set_config("cts:userName", "demo-user")
+    pulumi.set_config("cts:password", DEMO_PASSWORD, secret=True)
+    pulumi.set_config("bucketName", BUCKET)
+    pulumi.set_config("kmsKeyId", emulator.kms_key)
+
+    say("pulumi up")
+    pulumi.run("up", "--yes", "--stack", pulumi.stack)
+
+    say("stack outputs")
+    pulumi.run("stack", "output", "--stack", pulumi.stack)
+    outputs = json.loads(pulumi.run("stack", "output", "--json", "--stack", pulumi.stack, capture=True).stdout)
+    check_outputs(outputs)
+    if len(emulator.trackers()) != 1:
+        raise DemoError("the emulator has no tracker after `pulumi up`")
+
+    say("pulumi preview --expect-no-changes (the stack matches the program)")
+    pulumi.run("preview", "--expect-no-changes", "--stack", pulumi.stack)
+
+    say("pulumi destroy")
+    pulumi.run("destroy", "--yes", "--stack", pulumi.stack)
+    if emulator.trackers():
+        raise DemoError("the tracker is still there after `pulumi destroy`")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--stack", default="demo", help="stack name (default: demo)")
+    parser.add_argument(
+        "--project-dir", type=Path, default=REPO_ROOT, help="directory with Pulumi.yaml (default: the repository)"
+    )
+    parser.add_argument(
+        "--state-dir", type=Path, default=WORK_DIR / "pulumi-state", help="file backend directory (.work/pulumi-state)"
+    )
+    parser.add_argument(
+        "--check-cli", action="store_true", help="only check that the Pulumi CLI is installed, then exit"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    executable = find_pulumi()
+    if executable is None:
+        print(INSTALL_MESSAGE, file=sys.stderr, end="")
+        return EXIT_NO_CLI
+    if args.check_cli:
+        return EXIT_OK
+
+    project_dir: Path = args.project_dir.resolve()
+    if project_dir == REPO_ROOT and not (REPO_ROOT / ".venv" / "bin" / "python").exists():
+        print("The project's virtualenv .venv does not exist yet: run `make demo` instead.", file=sys.stderr)
+        return EXIT_FAILED
+    state_dir: Path = args.state_dir
+    state_dir.mkdir(parents=True, exist_ok=True)
+    emulator = EmulatorProcess(sys.executable, str(uuid.uuid4()), state_dir.resolve().parent / "emulator.log")
+    pulumi = Pulumi(executable, project_dir, args.stack, demo_env(state_dir, os.environ))
+    link = link_program_venv(project_dir)
+    # SIGTERM (e.g. from a CI runner) ends the demo like Ctrl-C does, through the `finally` below.
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        run_demo(pulumi, emulator)
+    except DemoError as error:
+        print(f"\ndemo failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("\ndemo interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        emulator.stop()
+        signal.signal(signal.SIGTERM, previous)
+        if link is not None:
+            link.unlink(missing_ok=True)
+    say("done: the tracker was created, read back unchanged and destroyed")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Fixtures for the integration tests: one emulator per module (reset before every test) and one
+`python -m pulumi.dynamic` process per test, driven like the Pulumi engine drives it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from pulumi_cts.emulator import Emulator
+from tests.integration.engine import EngineHarness
+
+BUCKET = "audit-trail-bucket"
+OTHER_BUCKET = "audit-trail-archive"
+KMS_KEY = "2b4f0a34-9a4e-4f1c-8a7e-5d2c1e0f9b6a"
+REGION = "eu-de"
+DOMAIN = "OTC-EU-DE-00000000001000000042"
+USER = "pipeline-user"
+
+
+@pytest.fixture(scope="module")
+def _emulator_server() -> Iterator[Emulator]:
+    with Emulator(buckets=(BUCKET, OTHER_BUCKET), kms_keys=(KMS_KEY,), host="127.0.0.1", port=0) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def emulator(_emulator_server: Emulator) -> Emulator:
+    """A running emulator with the buckets and the KMS key above, and no tracker, fault or token."""
+    _emulator_server.control.reset()
+    return _emulator_server
+
+
+@pytest.fixture
+def password() -> str:
+    """A distinctive password, so that a leak is easy to find in any text."""
+    return f"S3cr3t-Pa55-{secrets.token_hex(8)}"
+
+
+@pytest.fixture
+def stack_config(emulator: Emulator, password: str) -> dict[str, Any]:
+    """The `cts:*` stack config that points the provider at the emulator (endpoint from the catalog)."""
+    return {
+        "cts:authUrl": f"{emulator.base_url}/v3",
+        "cts:region": REGION,
+        "cts:domainName": DOMAIN,
+        "cts:userName": USER,
+        "cts:password": password,
+    }
+
+
+@pytest.fixture
+def engine() -> Iterator[EngineHarness]:
+    """A started, not yet configured, dynamic provider process; stopped after the test."""
+    with EngineHarness() as harness:
+        yield harness
+
+
+@pytest.fixture
+def configured_engine(engine: EngineHarness, stack_config: dict[str, Any]) -> EngineHarness:
+    """The provider process after `Configure` with the emulator's settings (password sent as a secret)."""
+    engine.configure(stack_config, secret_keys=("cts:password",))
+    return engine
+
+
+class CtsApi:
+    """Direct calls to the emulator's IAM and CTS APIs: changes made behind the stack's back."""
+
+    def __init__(self, base_url: str, password: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+        body = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {"user": {"name": "console-user", "password": password, "domain": {"name": DOMAIN}}},
+                },
+                "scope": {"project": {"name": REGION}},
+            }
+        }
+        answer = self.session.post(f"{base_url}/v3/auth/tokens", json=body, timeout=10)
+        answer.raise_for_status()
+        self.session.headers["X-Auth-Token"] = answer.headers["X-Subject-Token"]
+        self.project_id = str(answer.json()["token"]["project"]["id"])
+
+    def tracker(self) -> dict[str, Any]:
+        answer = self.session.get(
+            f"{self.base_url}/v1.0/{self.project_id}/tracker", params={"tracker_name": "system"}, timeout=10
+        )
+        answer.raise_for_status()
+        data = answer.json()
+        return dict(data[0] if isinstance(data, list) else data)
+
+    def update_tracker(self, body: dict[str, Any]) -> requests.Response:
+        answer = self.session.put(f"{self.base_url}/v1.0/{self.project_id}/tracker/system", json=body, timeout=10)
+        answer.raise_for_status()
+        return answer
+
+    def delete_tracker(self) -> None:
+        answer = self.session.delete(
+            f"{self.base_url}/v1.0/{self.project_id}/tracker", params={"tracker_name": "system"}, timeout=10
+        )
+        answer.raise_for_status()
+
+    def close(self) -> None:
+        self.session.close()
+
+
+@pytest.fixture
+def cts_api(emulator: Emulator) -> Iterator[CtsApi]:
+    """The emulator's CTS API as a console user would use it (not through Pulumi)."""
+    api = CtsApi(emulator.base_url, "console-password")
+    yield api
+    api.close()

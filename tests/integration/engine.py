@@ -1,0 +1,410 @@
+"""Drive `python -m pulumi.dynamic` over gRPC the way the Pulumi engine does, without the Pulumi CLI.
+
+`EngineHarness` starts the dynamic provider server in a subprocess (unbuffered, with
+`PULUMI_PROJECT` set and `pulumi_cts` importable), reads its port from the first stdout line,
+and offers one method per engine call. Property bags are plain dicts: they are converted to
+protobuf `Struct`s with the SDK's own `serialize_properties` / `deserialize_properties`, so
+`rpc.UNKNOWN` travels as a preview unknown and `rpc.wrap_rpc_secret(...)` as a secret.
+
+Every response (and every error's details) is also kept as text in `transcript`, so a test can
+assert that a value, such as a password, never left the provider.
+
+What this does not cover: the engine's own step logic (secret annotation of outputs, the
+DIFF_UNKNOWN fallback, replacement ordering, state files). That needs the real CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import grpc
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+from pulumi_cts import TrackerProvider
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROVIDER_KEY = "__provider"
+DEFAULT_PROJECT = "pulumi-cts-example"
+DEFAULT_TYPE = "pulumi-python:dynamic/cts:Tracker"
+
+# The provider falls back to these; a developer's own cloud settings must not leak into tests.
+_SCRUBBED_ENV_PREFIXES = ("OS_", "CTS_", "PULUMI_")
+
+
+class EngineCallError(Exception):
+    """An engine call failed; carries the gRPC status code and details (e.g. a Python traceback)."""
+
+    def __init__(self, method: str, code: grpc.StatusCode | None, details: str) -> None:
+        self.method = method
+        self.code = code
+        self.details = details
+        name = code.name if code is not None else "UNKNOWN"
+        super().__init__(f"{method} failed with gRPC status {name}:\n{details}")
+
+
+@dataclass(frozen=True)
+class ConfigureResult:
+    accept_secrets: bool
+    supports_preview: bool
+
+
+@dataclass(frozen=True)
+class CheckResponse:
+    inputs: dict[str, Any]
+    failures: list[tuple[str, str]]
+
+    @property
+    def failed_properties(self) -> list[str]:
+        return [prop for prop, _reason in self.failures]
+
+
+@dataclass(frozen=True)
+class DiffResponse:
+    changes: str
+    """"DIFF_SOME", "DIFF_NONE" or "DIFF_UNKNOWN"."""
+    replaces: list[str]
+    delete_before_replace: bool
+
+    @property
+    def has_changes(self) -> bool:
+        return self.changes == "DIFF_SOME"
+
+
+@dataclass(frozen=True)
+class CreateResponse:
+    id: str
+    outputs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReadResponse:
+    id: str
+    outputs: dict[str, Any]
+    inputs: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class UpdateResponse:
+    outputs: dict[str, Any]
+
+
+@dataclass
+class _Process:
+    popen: subprocess.Popen[bytes]
+    stderr_file: IO[bytes]
+    stdout_lines: list[str] = field(default_factory=list)
+
+
+def to_struct(props: Mapping[str, Any]) -> Any:
+    """A property bag as a protobuf `Struct`, as the engine sends it; `rpc.UNKNOWN` stays an unknown."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(dict(props), {}))
+    finally:
+        loop.close()
+
+
+def _plain_unknowns(value: Any) -> Any:
+    if isinstance(value, Unknown):
+        return rpc.UNKNOWN
+    if isinstance(value, dict):
+        return {k: _plain_unknowns(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_unknowns(v) for v in value]
+    return value
+
+
+def from_struct(struct: Any) -> dict[str, Any]:
+    """A property bag as the engine reads it: unknowns kept (as `rpc.UNKNOWN`), secrets still wrapped."""
+    value = rpc.deserialize_properties(struct, keep_unknowns=True)
+    return _plain_unknowns(dict(value)) if value else {}
+
+
+def provider_blob() -> str:
+    """The `__provider` value a program would register for a `Tracker`."""
+    blob = serialize_provider(TrackerProvider())
+    assert isinstance(blob, str)
+    return blob
+
+
+def _drain(stream: IO[bytes], lines: list[str]) -> None:
+    try:
+        for raw in iter(stream.readline, b""):
+            lines.append(raw.decode(errors="replace"))
+    except (OSError, ValueError):
+        pass  # closed by close()
+
+
+def _child_env(project: str, extra: Mapping[str, str] | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_ENV_PREFIXES)}
+    paths = [str(REPO_ROOT)]
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env["PULUMI_PROJECT"] = project
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+class EngineHarness:
+    """One `python -m pulumi.dynamic` process and a gRPC stub to it, like the engine's default provider.
+
+    Use as a context manager; `close()` stops the process. The provider process caches the
+    deserialized provider per blob and calls `configure()` once, on its first use, with the
+    config of the last `Configure` call: call `configure()` before any other method.
+    """
+
+    def __init__(
+        self,
+        *,
+        project: str = DEFAULT_PROJECT,
+        stack: str = "test",
+        resource_name: str = "audit-trail",
+        type_token: str = DEFAULT_TYPE,
+        python: str = sys.executable,
+        cwd: str | Path | None = None,
+        env: Mapping[str, str] | None = None,
+        call_timeout: float = 30.0,
+        startup_timeout: float = 30.0,
+    ) -> None:
+        self.project = project
+        self.urn = f"urn:pulumi:{stack}::{project}::{type_token}::{resource_name}"
+        self.blob = provider_blob()
+        self.call_timeout = call_timeout
+        self.transcript: list[str] = []
+        self._python = python
+        self._cwd = Path(cwd) if cwd is not None else None
+        self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+        self._env = _child_env(project, env)
+        self._startup_timeout = startup_timeout
+        self._process: _Process | None = None
+        self._channel: grpc.Channel | None = None
+        self._stub: Any = None
+
+    # -- process lifecycle -------------------------------------------------------------------
+
+    def start(self) -> EngineHarness:
+        if self._process is not None:
+            return self
+        if self._cwd is None:
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="pulumi-cts-engine-")
+            self._cwd = Path(self._tmpdir.name)
+        # Lives as long as the process: closed in close().
+        stderr_file = tempfile.TemporaryFile(prefix="pulumi-dynamic-stderr-")  # noqa: SIM115
+        popen = subprocess.Popen(
+            # The engine passes its own address as the only argument; the Python server ignores it.
+            [self._python, "-u", "-m", "pulumi.dynamic", "127.0.0.1:0"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr_file,
+            cwd=self._cwd,
+            env=self._env,
+        )
+        self._process = _Process(popen=popen, stderr_file=stderr_file)
+        try:
+            port = self._read_port()
+            self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+            grpc.channel_ready_future(self._channel).result(timeout=self._startup_timeout)
+        except BaseException:
+            self.close()
+            raise
+        self._stub = provider_pb2_grpc.ResourceProviderStub(self._channel)
+        return self
+
+    def _read_port(self) -> int:
+        assert self._process is not None
+        popen = self._process.popen
+        stdout = popen.stdout
+        assert stdout is not None
+        result: list[bytes] = []
+        reader = threading.Thread(target=lambda: result.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(self._startup_timeout)
+        line = result[0].decode().strip() if result else ""
+        if not line.isdigit():
+            popen.poll()
+            raise RuntimeError(
+                "python -m pulumi.dynamic did not print its port "
+                f"(first stdout line {line!r}, exit code {popen.returncode}); stderr:\n{self.stderr_text()}"
+            )
+        # Keep draining stdout so that provider prints can never block the server.
+        threading.Thread(target=_drain, args=(stdout, self._process.stdout_lines), daemon=True).start()
+        return int(line)
+
+    def stderr_text(self) -> str:
+        """Everything the provider process wrote to stderr so far (logs, tracebacks)."""
+        if self._process is None:
+            return ""
+        handle = self._process.stderr_file
+        if handle.closed:
+            return ""
+        handle.flush()
+        handle.seek(0)
+        return handle.read().decode(errors="replace")
+
+    def stdout_text(self) -> str:
+        return "" if self._process is None else "".join(self._process.stdout_lines)
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.popen.pid
+
+    def is_running(self) -> bool:
+        return self._process is not None and self._process.popen.poll() is None
+
+    def close(self) -> None:
+        self._stub = None
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        process, self._process = self._process, None
+        if process is not None:
+            popen = process.popen
+            if popen.poll() is None:
+                popen.terminate()
+                try:
+                    popen.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    popen.kill()
+                    popen.wait(timeout=5)
+            if popen.stdout is not None:
+                popen.stdout.close()
+            process.stderr_file.close()
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+            self._tmpdir = None
+            self._cwd = None
+
+    def __enter__(self) -> EngineHarness:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- calls -------------------------------------------------------------------------------
+
+    def _call(self, method: str, request: Any) -> Any:
+        if self._stub is None:
+            raise RuntimeError("the engine harness is not started")
+        started = time.monotonic()
+        try:
+            response = getattr(self._stub, method)(request, timeout=self.call_timeout)
+        except grpc.RpcError as error:
+            code = error.code() if hasattr(error, "code") else None
+            details = (error.details() if hasattr(error, "details") else None) or str(error)
+            self.transcript.append(f"{method} ERROR {code}: {details}")
+            raise EngineCallError(method, code, details) from None
+        self.transcript.append(f"{method} ({time.monotonic() - started:.3f}s): {response!s}")
+        return response
+
+    def _with_provider(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        """The program always registers `__provider`; add it when a test leaves it out."""
+        result = dict(props)
+        result.setdefault(PROVIDER_KEY, self.blob)
+        return result
+
+    def get_plugin_info(self) -> str:
+        return str(self._call("GetPluginInfo", _empty()).version)
+
+    def configure(self, config: Mapping[str, Any], *, secret_keys: tuple[str, ...] = ()) -> ConfigureResult:
+        """Send the stack config (full `namespace:key` names); `secret_keys` are sent wrapped as secrets."""
+        args = {k: (rpc.wrap_rpc_secret(v) if k in secret_keys else v) for k, v in config.items()}
+        response = self._call(
+            "Configure",
+            provider_pb2.ConfigureRequest(
+                args=to_struct(args), acceptSecrets=True, acceptResources=True, sends_old_inputs=True
+            ),
+        )
+        return ConfigureResult(accept_secrets=response.acceptSecrets, supports_preview=response.supportsPreview)
+
+    def check(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> CheckResponse:
+        """`olds` are the previous inputs (`{}` on create), `news` the program's inputs."""
+        response = self._call(
+            "Check",
+            provider_pb2.CheckRequest(urn=self.urn, olds=to_struct(olds), news=to_struct(self._with_provider(news))),
+        )
+        failures = [(f.property, f.reason) for f in response.failures]
+        return CheckResponse(inputs=from_struct(response.inputs), failures=failures)
+
+    def diff(
+        self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], old_inputs: Mapping[str, Any] | None = None
+    ) -> DiffResponse:
+        """`olds` are the previous *outputs* (state), `news` the new checked inputs."""
+        response = self._call(
+            "Diff",
+            provider_pb2.DiffRequest(
+                id=id_,
+                urn=self.urn,
+                olds=to_struct(olds),
+                news=to_struct(self._with_provider(news)),
+                old_inputs=to_struct(old_inputs or {}),
+            ),
+        )
+        return DiffResponse(
+            changes=provider_pb2.DiffResponse.DiffChanges.Name(response.changes),
+            replaces=list(response.replaces),
+            delete_before_replace=bool(response.deleteBeforeReplace),
+        )
+
+    def create(self, props: Mapping[str, Any]) -> CreateResponse:
+        response = self._call(
+            "Create", provider_pb2.CreateRequest(urn=self.urn, properties=to_struct(self._with_provider(props)))
+        )
+        return CreateResponse(id=response.id, outputs=from_struct(response.properties))
+
+    def read(self, id_: str, props: Mapping[str, Any], inputs: Mapping[str, Any] | None = None) -> ReadResponse:
+        """A refresh: `props` are the previous outputs, `inputs` the previous inputs."""
+        request = provider_pb2.ReadRequest(
+            id=id_, urn=self.urn, properties=to_struct(props), inputs=to_struct(inputs or {})
+        )
+        response = self._call("Read", request)
+        new_inputs = from_struct(response.inputs) if response.HasField("inputs") else None
+        return ReadResponse(id=response.id, outputs=from_struct(response.properties), inputs=new_inputs)
+
+    def update(
+        self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], old_inputs: Mapping[str, Any] | None = None
+    ) -> UpdateResponse:
+        """`olds` are the previous outputs, `news` the new checked inputs."""
+        response = self._call(
+            "Update",
+            provider_pb2.UpdateRequest(
+                id=id_,
+                urn=self.urn,
+                olds=to_struct(olds),
+                news=to_struct(self._with_provider(news)),
+                old_inputs=to_struct(old_inputs or {}),
+            ),
+        )
+        return UpdateResponse(outputs=from_struct(response.properties))
+
+    def delete(self, id_: str, props: Mapping[str, Any], old_inputs: Mapping[str, Any] | None = None) -> None:
+        """`props` are the previous outputs."""
+        self._call(
+            "Delete",
+            provider_pb2.DeleteRequest(
+                id=id_, urn=self.urn, properties=to_struct(props), old_inputs=to_struct(old_inputs or {})
+            ),
+        )
+
+
+def _empty() -> Any:
+    # google.protobuf ships no type information; load it untyped.
+    return importlib.import_module("google.protobuf.empty_pb2").Empty()
