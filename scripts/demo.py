@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end demo: the example stack against the embedded CTS emulator, with the real Pulumi CLI.
 
-    make demo                 # creates .venv, installs the package, runs this script in it
+    python3 scripts/dev.py demo   # creates .venv, installs the package, runs this script in it
     .venv/bin/python scripts/demo.py [--stack demo] [--state-dir DIR] [--project-dir DIR]
 
 Steps: check that `pulumi` is on PATH (and stop with install instructions if not), start
@@ -54,7 +54,7 @@ Install it, open a new shell (or add ~/.pulumi/bin to PATH), and run the demo ag
 
 Other ways (Homebrew, Windows, Docker, a pinned version): https://www.pulumi.com/docs/install/
 
-Nothing was started. The tests (`make test`) run without the CLI.
+Nothing was started. The tests (`python3 scripts/dev.py test`) run without the CLI.
 """
 
 
@@ -327,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     project_dir: Path = args.project_dir.resolve()
     if project_dir == REPO_ROOT and not (REPO_ROOT / ".venv" / "bin" / "python").exists():
-        print("The project's virtualenv .venv does not exist yet: run `make demo` instead.", file=sys.stderr)
+        print("The project's virtualenv .venv does not exist yet: run `python3 scripts/dev.py demo` instead.", file=sys.stderr)
         return EXIT_FAILED
     state_dir: Path = args.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
