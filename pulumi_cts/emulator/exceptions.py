@@ -152,10 +152,31 @@ class CtsInternalError(CtsError):
     default_msg = "Failed to write data."
 
 
+class TrackerQuotaExceeded(CtsError):
+    status = 400
+    error_code = "CTS.0200"
+    default_msg = "The number of trackers has reached the upper limit."
+
+
 class TrackerAlreadyExists(CtsError):
     status = 400
     error_code = "CTS.0201"
     default_msg = "A management tracker has already been created."
+
+
+class InvalidTrackerType(CtsError):
+    status = 400
+    error_code = "CTS.0202"
+    default_msg = "The tracker_type must be either system or data."
+
+
+class InvalidDataTrackerName(CtsError):
+    status = 400
+    error_code = "CTS.0203"
+    default_msg = (
+        "The tracker_name format is invalid: 1 to 32 characters of letters, digits, '_' and '-', "
+        "not starting with '_' or '-'."
+    )
 
 
 class InvalidTrackerName(CtsError):
@@ -170,6 +191,30 @@ class InvalidStatus(CtsError):
     default_msg = "The status can only be enabled or disabled."
 
 
+class DataBucketNotAllowed(CtsError):
+    status = 400
+    error_code = "CTS.0206"
+    default_msg = "The data_bucket parameter is not allowed for a management tracker."
+
+
+class ReservedTrackerName(CtsError):
+    status = 400
+    error_code = "CTS.0207"
+    default_msg = "The tracker_name of a data tracker cannot be system or system-trace."
+
+
+class DataTrackerAlreadyExists(CtsError):
+    status = 400
+    error_code = "CTS.0208"
+    default_msg = "The tracker already exists."
+
+
+class DataEventConflict(CtsError):
+    status = 400
+    error_code = "CTS.0209"
+    default_msg = "The same operation type on an OBS bucket can be tracked by only one tracker."
+
+
 class BucketNameEmpty(CtsError):
     status = 400
     error_code = "CTS.0210"
@@ -181,6 +226,25 @@ class BucketNotFound(CtsError):
     status = 404
     error_code = "CTS.0211"
     default_msg = "Check bucket failed. The bucket does not exist."
+
+
+class TrackedBucketNotFound(CtsError):
+    # The tracked bucket of a data tracker: the code table's 400, not the v1.0 create page's 404.
+    status = 400
+    error_code = "CTS.0211"
+    default_msg = "The tracked OBS bucket does not exist."
+
+
+class TrackedBucketImmutable(CtsError):
+    status = 400
+    error_code = "CTS.0212"
+    default_msg = "The tracked OBS bucket cannot be modified."
+
+
+class TransferBucketIsTracked(CtsError):
+    status = 400
+    error_code = "CTS.0213"
+    default_msg = "The transfer OBS bucket cannot be the tracked bucket."
 
 
 class TrackerNotFound(CtsError):
@@ -201,6 +265,12 @@ class InvalidFilePrefix(CtsError):
     default_msg = "The file_prefix_name format is invalid: 0 to 64 characters of letters, digits, '-', '_' and '.'."
 
 
+class KmsNotSupported(CtsError):
+    status = 400
+    error_code = "CTS.0220"
+    default_msg = "KMS encryption is not supported for this tracker: only management trackers encrypt trace files."
+
+
 class KmsIdEmpty(CtsError):
     status = 400
     error_code = "CTS.0221"
@@ -213,6 +283,12 @@ class KmsVerificationFailed(CtsError):
     default_msg = "KMS verification failed: the key does not exist."
 
 
+class InvalidDataEvent(CtsError):
+    status = 400
+    error_code = "CTS.0225"
+    default_msg = "The bucket operation (data_event) must be WRITE, READ or both."
+
+
 class InvalidBucketName(CtsError):
     status = 400
     error_code = "CTS.0231"
@@ -220,6 +296,48 @@ class InvalidBucketName(CtsError):
         "The bucket_name is invalid: 3 to 63 characters of lowercase letters, digits, '-' and '.', "
         "starting with a letter or digit, not an IP address, without '..', '.-' or '-.'."
     )
+
+
+class NotificationNameExists(CtsError):
+    status = 400
+    error_code = "CTS.0400"
+    default_msg = "The notification name already exists."
+
+
+class InvalidOperations(CtsError):
+    status = 400
+    error_code = "CTS.0401"
+    default_msg = "The operations parameter is invalid."
+
+
+class InvalidTopic(CtsError):
+    status = 400
+    error_code = "CTS.0402"
+    default_msg = "The SMN topic does not exist: topic_id must be an SMN topic URN urn:smn:REGION:PROJECT:NAME."
+
+
+class NotificationNotFound(CtsError):
+    status = 404
+    error_code = "CTS.0403"
+    default_msg = "The notification does not exist."
+
+
+class NotificationQuotaExceeded(CtsError):
+    status = 400
+    error_code = "CTS.0407"
+    default_msg = "The number of key event notifications has reached the upper limit."
+
+
+class InvalidNotificationType(CtsError):
+    status = 400
+    error_code = "CTS.0410"
+    default_msg = "The notification_type can only be smn."
+
+
+class InvalidNotificationName(CtsError):
+    status = 400
+    error_code = "CTS.0411"
+    default_msg = "The notification_name is invalid: 1 to 64 characters of letters, digits and '_'."
 
 
 class ControlError(EmulatorError):
