@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Set up the project's virtualenv and run its jobs: `python3 scripts/dev.py test|lint|demo|bench`.
+"""Set up the project's virtualenv and run its jobs: `python3 scripts/dev.py setup|test|lint|demo|bench`.
 
 Needs only Python 3.10+ and pip: it creates `.venv`, installs the package with its test and
 lint tools (again only when pyproject.toml changed), then runs the job inside that virtualenv.
@@ -65,7 +65,12 @@ def bench(args: list[str]) -> int:
     return run([str(PYTHON), str(ROOT / "benchmarks" / "provider_costs.py"), *args])
 
 
-JOBS = {"test": test, "lint": lint, "demo": demo, "bench": bench}
+def setup(_args: list[str]) -> int:
+    print(f"ready: {PYTHON.relative_to(ROOT)}")
+    return 0
+
+
+JOBS = {"setup": setup, "test": test, "lint": lint, "demo": demo, "bench": bench}
 
 
 def main() -> int:
