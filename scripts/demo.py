@@ -327,7 +327,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     project_dir: Path = args.project_dir.resolve()
     if project_dir == REPO_ROOT and not (REPO_ROOT / ".venv" / "bin" / "python").exists():
-        print("The project's virtualenv .venv does not exist yet: run `python3 scripts/dev.py demo` instead.", file=sys.stderr)
+        print(
+            "The project's virtualenv .venv does not exist yet: run `python3 scripts/dev.py demo` instead.",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     state_dir: Path = args.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)

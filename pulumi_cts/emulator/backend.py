@@ -545,8 +545,8 @@ class Backend:
     def _check_schema_version(self, state_path: str | None) -> None:
         with self._transaction() as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
-                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            if row is None or row[0] in UPGRADABLE_SCHEMA_VERSIONS:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             elif row[0] != str(SCHEMA_VERSION):
                 raise ValueError(
                     f"state file {state_path} has schema version {row[0]}, this emulator reads {SCHEMA_VERSION}"
@@ -564,9 +564,11 @@ class Backend:
             self._db.close()
 
     def reset(self) -> None:
-        """Back to a fresh start: no trackers or tokens, only the seeded buckets and keys, initial config."""
+        """Back to a fresh start: no trackers, notifications, traces or tokens; only the seeded buckets and keys;
+        the initial config."""
         with self._transaction() as db:
-            db.execute("DELETE FROM trackers")
+            for table in ("trackers", "data_trackers", "notifications", "traces"):
+                db.execute(f"DELETE FROM {table}")
             db.execute("DELETE FROM buckets")
             db.execute("DELETE FROM kms_keys")
             self._tokens.clear()
@@ -691,22 +693,37 @@ class Backend:
         with self._lock:
             return [row[0] for row in self._db.execute("SELECT id FROM kms_keys ORDER BY id")]
 
-    # --- trackers ---
+    # --- trackers (the management tracker is shared by v1.0 and v3; data trackers are v3 only) ---
 
     def _stored_tracker(self, project_id: str) -> Tracker | None:
         row = self._db.execute("SELECT document FROM trackers WHERE project_id = ?", (project_id,)).fetchone()
         return Tracker.from_document(row[0]) if row else None
 
+    def _stored_data_trackers(self, project_id: str) -> list[Tracker]:
+        rows = self._db.execute(
+            "SELECT document FROM data_trackers WHERE project_id = ? ORDER BY rowid", (project_id,)
+        ).fetchall()
+        return [Tracker.from_document(row[0]) for row in rows]
+
+    def _stored_data_tracker(self, project_id: str, name: str) -> Tracker | None:
+        row = self._db.execute(
+            "SELECT document FROM data_trackers WHERE project_id = ? AND name = ?", (project_id, name)
+        ).fetchone()
+        return Tracker.from_document(row[0]) if row else None
+
     def _reported(self, tracker: Tracker) -> Tracker:
+        if not tracker.settings.bucket_name:
+            # No transfer configured: nothing can be wrong with a bucket.
+            return dataclasses.replace(tracker, bucket_location="", is_authorized_bucket=False)
         location = self.bucket_location(tracker.settings.bucket_name)
         if location is None:
             return dataclasses.replace(
                 tracker, status="error", detail="noBucket", bucket_location="", is_authorized_bucket=False
             )
-        return dataclasses.replace(tracker, bucket_location=location)
+        return dataclasses.replace(tracker, bucket_location=location, is_authorized_bucket=True)
 
     def _check_settings(self, settings: TrackerSettings) -> None:
-        if not is_valid_bucket_name(settings.bucket_name):
+        if settings.bucket_name and not is_valid_bucket_name(settings.bucket_name):
             raise exceptions.InvalidBucketName()
         if not is_valid_file_prefix(settings.file_prefix_name):
             raise exceptions.InvalidFilePrefix()
@@ -719,6 +736,9 @@ class Backend:
                 )
 
     def _claim_bucket(self, settings: TrackerSettings, project: Project, current_bucket: str | None) -> None:
+        """Check (or, with is_obs_created, create) the transfer bucket; nothing to do without one."""
+        if not settings.bucket_name:
+            return
         exists = self.bucket_exists(settings.bucket_name)
         if settings.is_obs_created:
             if exists and settings.bucket_name != current_bucket:
@@ -731,17 +751,20 @@ class Backend:
             raise exceptions.BucketNotFound(f"Check bucket failed. The bucket {settings.bucket_name} does not exist.")
 
     def get_tracker(self, project_id: str) -> Tracker | None:
+        """The project's management tracker."""
         with self._lock:
             tracker = self._stored_tracker(project_id)
             return self._reported(tracker) if tracker else None
 
     def list_trackers(self) -> list[Tracker]:
+        """The management trackers of all projects."""
         with self._lock:
             rows = self._db.execute("SELECT document FROM trackers ORDER BY project_id").fetchall()
             return [self._reported(Tracker.from_document(row[0])) for row in rows]
 
     def create_tracker(self, project: Project, settings: TrackerSettings) -> Tracker:
-        # A v1.0 create ignores any status: a new tracker always starts enabled.
+        """Create the project's management tracker."""
+        # A create ignores any status: a new tracker always starts enabled.
         settings = dataclasses.replace(settings, status="enabled")
         with self._transaction() as db:
             self._check_settings(settings)
@@ -752,7 +775,7 @@ class Backend:
                 id=str(uuid.uuid4()),
                 project_id=project.id,
                 domain_id=project.domain_id,
-                create_time=int(self.clock().timestamp() * 1000),
+                create_time=epoch_ms(self.clock()),
                 settings=settings,
                 status=settings.status,
             )
@@ -760,7 +783,7 @@ class Backend:
             return self._reported(tracker)
 
     def update_tracker(self, project: Project, settings: TrackerSettings) -> Tracker:
-        """Replace the tracker's settings with `settings` (fields a client left out are already defaults)."""
+        """Replace the management tracker's settings (fields a client left out are already defaults)."""
         with self._transaction() as db:
             current = self._stored_tracker(project.id)
             if current is None:
@@ -772,14 +795,401 @@ class Backend:
             return self._reported(tracker)
 
     def delete_tracker(self, project_id: str) -> bool:
+        """Delete the management tracker (v1.0 knows no other)."""
         with self._transaction() as db:
             return db.execute("DELETE FROM trackers WHERE project_id = ?", (project_id,)).rowcount == 1
+
+    @staticmethod
+    def _check_system_request(request: TrackerRequest) -> None:
+        if request.tracker_name != TRACKER_NAME:
+            raise exceptions.InvalidTrackerName(
+                f"The tracker_name of a management tracker can only be system, not {request.tracker_name!r}."
+            )
+        if request.data_bucket is not None:
+            raise exceptions.DataBucketNotAllowed()
+        if request.settings.bucket_lifecycle is not None:
+            raise exceptions.InvalidBody(
+                "The message body is invalid: obs_info.bucket_lifecycle can only be set for data trackers."
+            )
+
+    @staticmethod
+    def _check_data_tracker_name(name: str) -> None:
+        if name in RESERVED_DATA_TRACKER_NAMES:
+            raise exceptions.ReservedTrackerName(f"The tracker_name of a data tracker cannot be {name!r}.")
+        if _DATA_TRACKER_NAME.fullmatch(name) is None:
+            raise exceptions.InvalidDataTrackerName(f"{exceptions.InvalidDataTrackerName.default_msg} Got {name!r}.")
+
+    @staticmethod
+    def _check_data_request(settings: TrackerSettings, data_bucket: DataBucket) -> None:
+        if settings.is_support_trace_files_encryption:
+            raise exceptions.KmsNotSupported()
+        if not data_bucket.data_bucket_name:
+            raise exceptions.BucketNameEmpty(
+                "The tracked OBS bucket cannot be empty: data_bucket.data_bucket_name is required."
+            )
+        if not is_valid_bucket_name(data_bucket.data_bucket_name):
+            raise exceptions.InvalidBucketName(
+                f"The data_bucket_name {data_bucket.data_bucket_name!r} is not a valid OBS bucket name."
+            )
+        events = data_bucket.data_event
+        if not events or len(set(events)) != len(events) or not set(events) <= set(DATA_EVENTS):
+            raise exceptions.InvalidDataEvent(
+                f"The bucket operation (data_event) must be WRITE, READ or both, got {list(events)}."
+            )
+        lifecycle = settings.bucket_lifecycle
+        if lifecycle is not None and lifecycle not in DATA_BUCKET_LIFECYCLES:
+            raise exceptions.InvalidBody(
+                f"The message body is invalid: obs_info.bucket_lifecycle must be one of "
+                f"{', '.join(map(str, DATA_BUCKET_LIFECYCLES))} days, got {lifecycle}."
+            )
+        if settings.bucket_name and settings.bucket_name == data_bucket.data_bucket_name:
+            raise exceptions.TransferBucketIsTracked()
+
+    def _check_event_overlap(self, project_id: str, name: str, data_bucket: DataBucket) -> None:
+        for other in self._stored_data_trackers(project_id):
+            if other.tracker_name == name or other.data_bucket is None:
+                continue
+            if other.data_bucket.data_bucket_name != data_bucket.data_bucket_name:
+                continue
+            shared = sorted(set(other.data_bucket.data_event) & set(data_bucket.data_event))
+            if shared:
+                raise exceptions.DataEventConflict(
+                    f"The {', '.join(shared)} operations on bucket {data_bucket.data_bucket_name} are already "
+                    f"tracked by tracker {other.tracker_name}."
+                )
+
+    def create_v3_tracker(self, project: Project, request: TrackerRequest) -> Tracker:
+        """Create a management or a data tracker from a v3 body."""
+        if request.tracker_type == "system":
+            self._check_system_request(request)
+            return self.create_tracker(project, request.settings)
+        self._check_data_tracker_name(request.tracker_name)
+        if request.data_bucket is None:
+            raise exceptions.BucketNameEmpty("The tracked OBS bucket cannot be empty: data_bucket is required.")
+        data_bucket = request.data_bucket
+        settings = dataclasses.replace(request.settings, status="enabled")
+        self._check_data_request(settings, data_bucket)
+        with self._transaction() as db:
+            self._check_settings(settings)
+            existing = self._stored_data_trackers(project.id)
+            if any(t.tracker_name == request.tracker_name for t in existing):
+                raise exceptions.DataTrackerAlreadyExists(f"The tracker {request.tracker_name} already exists.")
+            if len(existing) >= DATA_TRACKER_QUOTA:
+                raise exceptions.TrackerQuotaExceeded(
+                    f"The number of data trackers has reached the upper limit of {DATA_TRACKER_QUOTA}."
+                )
+            if not self.bucket_exists(data_bucket.data_bucket_name):
+                raise exceptions.TrackedBucketNotFound(
+                    f"The tracked OBS bucket {data_bucket.data_bucket_name} does not exist."
+                )
+            self._check_event_overlap(project.id, request.tracker_name, data_bucket)
+            self._claim_bucket(settings, project, current_bucket=None)
+            tracker = Tracker(
+                id=str(uuid.uuid4()),
+                project_id=project.id,
+                domain_id=project.domain_id,
+                create_time=epoch_ms(self.clock()),
+                settings=settings,
+                status=settings.status,
+                tracker_type="data",
+                tracker_name=request.tracker_name,
+                data_bucket=data_bucket,
+            )
+            db.execute(
+                "INSERT INTO data_trackers VALUES (?, ?, ?)", (project.id, tracker.tracker_name, tracker.document())
+            )
+            return self._reported(tracker)
+
+    def update_v3_tracker(self, project: Project, request: TrackerRequest) -> Tracker:
+        """Replace a tracker's settings from a v3 body; a data tracker keeps its tracked bucket if none is sent."""
+        if request.tracker_type == "system":
+            self._check_system_request(request)
+            return self.update_tracker(project, request.settings)
+        settings = request.settings
+        with self._transaction() as db:
+            current = self._stored_data_tracker(project.id, request.tracker_name)
+            if current is None or current.data_bucket is None:
+                raise exceptions.TrackerNotFound(f"The tracker {request.tracker_name} does not exist.")
+            data_bucket = request.data_bucket if request.data_bucket is not None else current.data_bucket
+            self._check_data_request(settings, data_bucket)
+            if data_bucket.data_bucket_name != current.data_bucket.data_bucket_name:
+                raise exceptions.TrackedBucketImmutable(
+                    f"The tracked OBS bucket cannot be modified: tracker {current.tracker_name} tracks "
+                    f"{current.data_bucket.data_bucket_name}."
+                )
+            self._check_settings(settings)
+            self._check_event_overlap(project.id, current.tracker_name, data_bucket)
+            self._claim_bucket(settings, project, current_bucket=current.settings.bucket_name)
+            tracker = dataclasses.replace(current, settings=settings, status=settings.status, data_bucket=data_bucket)
+            db.execute(
+                "UPDATE data_trackers SET document = ? WHERE project_id = ? AND name = ?",
+                (tracker.document(), project.id, tracker.tracker_name),
+            )
+            return self._reported(tracker)
+
+    def list_v3_trackers(
+        self, project_id: str, name: str | None = None, tracker_type: str | None = None
+    ) -> list[Tracker]:
+        """The project's trackers (management tracker first), optionally only one name or type."""
+        with self._lock:
+            found: list[Tracker] = []
+            if tracker_type in (None, "system") and name in (None, TRACKER_NAME):
+                system = self._stored_tracker(project_id)
+                if system is not None:
+                    found.append(system)
+            if tracker_type in (None, "data"):
+                found.extend(t for t in self._stored_data_trackers(project_id) if name in (None, t.tracker_name))
+            return [self._reported(t) for t in found]
+
+    def delete_v3_trackers(
+        self, project_id: str, name: str | None = None, tracker_type: str | None = None
+    ) -> list[Tracker]:
+        """Delete the matching trackers (all of them without a name or type); raises TrackerNotFound if none."""
+        with self._transaction() as db:
+            doomed = self.list_v3_trackers(project_id, name, tracker_type)
+            if not doomed:
+                raise exceptions.TrackerNotFound(f"The tracker {name} does not exist." if name else None)
+            for tracker in doomed:
+                if tracker.tracker_type == "system":
+                    db.execute("DELETE FROM trackers WHERE project_id = ?", (project_id,))
+                else:
+                    db.execute(
+                        "DELETE FROM data_trackers WHERE project_id = ? AND name = ?",
+                        (project_id, tracker.tracker_name),
+                    )
+            return doomed
+
+    # --- key-event notifications ---
+
+    def _stored_notifications(self, project_id: str) -> list[Notification]:
+        rows = self._db.execute(
+            "SELECT document FROM notifications WHERE project_id = ? ORDER BY rowid", (project_id,)
+        ).fetchall()
+        return [Notification.from_document(row[0]) for row in rows]
+
+    @staticmethod
+    def _check_notification(spec: NotificationSpec) -> None:
+        if _NOTIFICATION_NAME.fullmatch(spec.name) is None:
+            raise exceptions.InvalidNotificationName(
+                f"{exceptions.InvalidNotificationName.default_msg} Got {spec.name!r}."
+            )
+        if spec.operation_type == "complete" and spec.operations:
+            raise exceptions.InvalidOperations(
+                "The operations parameter is invalid: operations must be empty when operation_type is complete."
+            )
+        if spec.operation_type == "customized" and not spec.operations:
+            raise exceptions.InvalidOperations(
+                "The operations parameter is invalid: operation_type customized needs at least one operation."
+            )
+        if spec.topic_id and _SMN_TOPIC.fullmatch(spec.topic_id) is None:
+            raise exceptions.InvalidTopic(
+                f"The SMN topic {spec.topic_id!r} does not exist: topic_id must be urn:smn:REGION:PROJECT:NAME."
+            )
+        if spec.status == "enabled" and not spec.topic_id:
+            raise exceptions.InvalidTopic("The SMN topic does not exist: topic_id is required while enabled.")
+        if len(spec.notify_user_list) > MAX_NOTIFY_USER_GROUPS:
+            raise exceptions.InvalidBody(
+                f"The message body is invalid: notify_user_list allows at most {MAX_NOTIFY_USER_GROUPS} user groups."
+            )
+        users = sum(len(group["user_list"]) for group in spec.notify_user_list)
+        if users > MAX_NOTIFY_USERS:
+            raise exceptions.InvalidBody(
+                f"The message body is invalid: notify_user_list allows at most {MAX_NOTIFY_USERS} users, got {users}."
+            )
+
+    def create_notification(self, project: Project, spec: NotificationSpec) -> Notification:
+        """Create a notification; it starts enabled whatever the body said."""
+        spec = dataclasses.replace(spec, status="enabled")
+        self._check_notification(spec)
+        with self._transaction() as db:
+            existing = self._stored_notifications(project.id)
+            if any(n.spec.name == spec.name for n in existing):
+                raise exceptions.NotificationNameExists(f"The notification name {spec.name} already exists.")
+            if len(existing) >= NOTIFICATION_QUOTA:
+                raise exceptions.NotificationQuotaExceeded(
+                    f"The number of key event notifications has reached the upper limit of {NOTIFICATION_QUOTA}."
+                )
+            notification = Notification(
+                id=str(uuid.uuid4()),
+                project_id=project.id,
+                domain_id=project.domain_id,
+                create_time=epoch_ms(self.clock()),
+                spec=spec,
+            )
+            db.execute(
+                "INSERT INTO notifications VALUES (?, ?, ?, ?)",
+                (notification.id, project.id, spec.name, notification.document()),
+            )
+            return notification
+
+    def update_notification(self, project: Project, notification_id: str, spec: NotificationSpec) -> Notification:
+        """Replace a notification's settings (name and status included); id and create_time stay."""
+        with self._transaction() as db:
+            existing = self._stored_notifications(project.id)
+            current = next((n for n in existing if n.id == notification_id), None)
+            if current is None:
+                raise exceptions.NotificationNotFound(f"The notification {notification_id} does not exist.")
+            self._check_notification(spec)
+            if any(n.spec.name == spec.name and n.id != notification_id for n in existing):
+                raise exceptions.NotificationNameExists(f"The notification name {spec.name} already exists.")
+            notification = dataclasses.replace(current, spec=spec)
+            db.execute(
+                "UPDATE notifications SET name = ?, document = ? WHERE id = ?",
+                (spec.name, notification.document(), notification_id),
+            )
+            return notification
+
+    def list_notifications(self, project_id: str, name: str | None = None) -> list[Notification]:
+        with self._lock:
+            return [n for n in self._stored_notifications(project_id) if name in (None, n.spec.name)]
+
+    def delete_notifications(self, project_id: str, notification_ids: Iterable[str]) -> list[Notification]:
+        """Delete all of these notifications, or none of them if one is unknown (NotificationNotFound)."""
+        wanted = list(dict.fromkeys(notification_ids))
+        with self._transaction() as db:
+            found = {n.id: n for n in self._stored_notifications(project_id)}
+            missing = [i for i in wanted if i not in found]
+            if missing:
+                raise exceptions.NotificationNotFound(f"The notification {', '.join(missing)} does not exist.")
+            db.executemany("DELETE FROM notifications WHERE id = ?", [(i,) for i in wanted])
+            return [found[i] for i in wanted]
+
+    # --- traces ---
+
+    def _trace_cutoff(self) -> int:
+        return epoch_ms(self.clock() - TRACE_RETENTION)
+
+    def record_trace(
+        self, project: Project, fields: Mapping[str, Any], tracker_name: str = TRACKER_NAME
+    ) -> dict[str, Any]:
+        """Store one trace of `project`, filling the fields it leaves out; returns the trace as stored.
+
+        `tracker_name` (not part of the trace itself) is the tracker that recorded it, for the query filters.
+        Raises ValueError for a malformed trace_id or time, or a trace_id that is already taken.
+        """
+        now = epoch_ms(self.clock())
+        trace: dict[str, Any] = {
+            "trace_id": str(uuid.uuid4()),
+            "trace_name": "",
+            "trace_rating": "normal",
+            "trace_type": "ApiCall",
+            "service_type": "CTS",
+            "resource_type": "",
+            "resource_id": "",
+            "resource_name": "",
+            "user": {"id": "", "name": "", "domain": {"id": project.domain_id, "name": ""}},
+            "source_ip": "127.0.0.1",
+            "request_id": "",
+            "code": "200",
+            "api_version": "v3",
+            "time": now,
+            **fields,
+        }
+        trace.setdefault("record_time", trace["time"])
+        if not isinstance(trace["trace_id"], str) or not trace["trace_id"]:
+            raise ValueError("trace_id must be a non-empty string")
+        for key in ("time", "record_time"):
+            if not isinstance(trace[key], int) or isinstance(trace[key], bool):
+                raise ValueError(f"{key} must be milliseconds since the epoch (an integer)")
+        with self._transaction() as db:
+            # Traces are kept 7 days.
+            db.execute("DELETE FROM traces WHERE time < ?", (self._trace_cutoff(),))
+            try:
+                db.execute(
+                    "INSERT INTO traces (trace_id, project_id, tracker_name, time, document) VALUES (?, ?, ?, ?, ?)",
+                    (trace["trace_id"], project.id, tracker_name, trace["time"], json.dumps(trace)),
+                )
+            except sqlite3.IntegrityError as e:
+                raise ValueError(f"trace_id {trace['trace_id']} already exists") from e
+        return trace
+
+    def seed_traces(self, items: Iterable[Any]) -> list[str]:
+        """Store partial traces (all or none); each may name its `project_id` (default: the eu-de project)
+        and `tracker_name` (default system). Returns their trace ids."""
+        with self._transaction():
+            ids: list[str] = []
+            for index, item in enumerate(items):
+                if not isinstance(item, Mapping):
+                    raise ValueError(f"trace {index} must be an object")
+                fields = dict(item)
+                project_id = fields.pop("project_id", None)
+                tracker_name = fields.pop("tracker_name", TRACKER_NAME)
+                if project_id is None:
+                    project = self.project_by_name(DEFAULT_REGION)
+                elif isinstance(project_id, str) and is_project_id(project_id):
+                    project = self.project_by_id(project_id)
+                else:
+                    raise ValueError(f"trace {index}: project_id must be 32 lowercase hex digits")
+                if not isinstance(tracker_name, str) or not tracker_name:
+                    raise ValueError(f"trace {index}: tracker_name must be a non-empty string")
+                try:
+                    ids.append(self.record_trace(project, fields, tracker_name)["trace_id"])
+                except ValueError as e:
+                    raise ValueError(f"trace {index}: {e}") from e
+            return ids
+
+    def query_traces(self, project_id: str, query: TraceQuery) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the project's traces, newest first, and the marker of the next page (None at the end)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT trace_id, tracker_name, document FROM traces WHERE project_id = ? AND time >= ? "
+                "ORDER BY time DESC, seq DESC",
+                (project_id, self._trace_cutoff()),
+            ).fetchall()
+        if query.trace_id is not None:
+            # A trace id overrides every other filter.
+            return [json.loads(document) for trace_id, _, document in rows if trace_id == query.trace_id], None
+        start = 0
+        if query.marker is not None:
+            position = next((i for i, row in enumerate(rows) if row[0] == query.marker), None)
+            if position is None:
+                raise exceptions.InvalidBody(
+                    f"The next marker {query.marker!r} is not a trace of this project from the last 7 days."
+                )
+            start = position + 1
+        page: list[dict[str, Any]] = []
+        for _, tracker_name, document in rows[start:]:
+            trace = json.loads(document)
+            if not query.matches(trace, tracker_name):
+                continue
+            if len(page) == query.limit:
+                return page, str(page[-1]["trace_id"])
+            page.append(trace)
+        return page, None
+
+    def count_traces(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM traces").fetchone()[0])
+
+    # --- quotas ---
+
+    def quotas(self, project_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            system = 1 if self._stored_tracker(project_id) is not None else 0
+            data = len(self._stored_data_trackers(project_id))
+            notifications = len(self._stored_notifications(project_id))
+        return [
+            {"type": "system_tracker", "used": system, "quota": SYSTEM_TRACKER_QUOTA},
+            {"type": "data_tracker", "used": data, "quota": DATA_TRACKER_QUOTA},
+            {"type": "smn_notification", "used": notifications, "quota": NOTIFICATION_QUOTA},
+        ]
 
     def snapshot(self) -> dict[str, Any]:
         """Everything stored, for the control API's state view."""
         with self._lock:
+            data_trackers: dict[str, list[dict[str, Any]]] = {}
+            for row in self._db.execute("SELECT document FROM data_trackers ORDER BY project_id, rowid"):
+                tracker = self._reported(Tracker.from_document(row[0]))
+                data_trackers.setdefault(tracker.project_id, []).append(tracker.v3_description())
+            notifications: dict[str, list[dict[str, Any]]] = {}
+            for row in self._db.execute("SELECT document FROM notifications ORDER BY project_id, rowid"):
+                notification = Notification.from_document(row[0])
+                notifications.setdefault(notification.project_id, []).append(notification.description())
             return {
                 "trackers": {t.project_id: t.description(self.config.response_shape) for t in self.list_trackers()},
+                "data_trackers": data_trackers,
+                "notifications": notifications,
+                "traces": self.count_traces(),
                 "projects": [dataclasses.asdict(p) for p in self.list_projects()],
                 "buckets": self.list_buckets(),
                 "kms_keys": self.list_kms_keys(),
