@@ -35,6 +35,8 @@ from pathlib import Path
 
 from pulumi import automation as auto
 
+from pulumi_cts.settings import SPECS
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """The directory with the ``Pulumi.yaml`` whose ``main`` is this example."""
 
@@ -43,18 +45,6 @@ INSTALL_HINT = (
     "https://www.pulumi.com/docs/install/ (for example `curl -fsSL https://get.pulumi.com | sh`), "
     "then make sure `pulumi version` works in this shell."
 )
-
-# Stack config key <- environment variables (first one set wins).
-ENV_TO_CONFIG: dict[str, tuple[str, ...]] = {
-    "cts:authUrl": ("OS_AUTH_URL",),
-    "cts:region": ("OS_REGION_NAME",),
-    "cts:domainName": ("OS_DOMAIN_NAME", "OS_USER_DOMAIN_NAME"),
-    "cts:userName": ("OS_USERNAME",),
-    "cts:password": ("OS_PASSWORD",),
-    "cts:projectName": ("OS_PROJECT_NAME",),
-    "cts:endpoint": ("OS_CTS_ENDPOINT_OVERRIDE",),
-}
-SECRET_KEYS = frozenset({"cts:password"})
 
 
 class PipelineError(Exception):
@@ -70,16 +60,18 @@ def require_cli(which: Callable[[str], str | None] = shutil.which) -> str:
 
 
 def provider_config(environ: Mapping[str, str]) -> dict[str, auto.ConfigValue]:
-    """The `cts:*` stack config from the job's environment; the password as a secret."""
+    """The `cts:*` stack config from the job's `OS_*` environment, secrets marked secret.
+
+    The variable names and what is secret come from the provider's own settings table, so this
+    job stores exactly what the provider would have read from the environment.
+    """
     config: dict[str, auto.ConfigValue] = {}
-    for key, variables in ENV_TO_CONFIG.items():
-        value = next((environ[v] for v in variables if environ.get(v)), None)
+    for spec in SPECS:
+        value = next((environ[v] for v in spec.env if environ.get(v)), None)
         if value is not None:
-            config[key] = auto.ConfigValue(value=value, secret=key in SECRET_KEYS)
-    missing = [k for k in ("cts:region", "cts:password") if k not in config]
-    if missing:
-        names = ", ".join(ENV_TO_CONFIG[k][0] for k in missing)
-        raise PipelineError(f"set {names} in the environment of the job")
+            config[f"cts:{spec.config_key}"] = auto.ConfigValue(value=value, secret=spec.secret)
+    if "cts:region" not in config and "cts:projectName" not in config:
+        raise PipelineError("set OS_REGION_NAME (or OS_PROJECT_NAME) in the environment of the job")
     return config
 
 

@@ -363,8 +363,10 @@ def test_pipeline_config_marks_the_password_secret() -> None:
     assert config["cts:password"].value == PASSWORD
     assert config["cts:domainName"].value == "OTC-EU-DE-1"
     assert config["cts:region"].secret is False
-    with pytest.raises(pipeline.PipelineError, match="OS_PASSWORD"):
-        pipeline.provider_config({"OS_REGION_NAME": "eu-de"})
+    keys = pipeline.provider_config({"OS_REGION_NAME": "eu-de", "OS_ACCESS_KEY": "AK", "OS_SECRET_KEY": "SK"})
+    assert keys["cts:secretKey"].secret is True and keys["cts:accessKey"].secret is False
+    with pytest.raises(pipeline.PipelineError, match="OS_REGION_NAME"):
+        pipeline.provider_config({"OS_PASSWORD": PASSWORD})
 
 
 def test_provider_pickles_without_state() -> None:
