@@ -165,6 +165,8 @@ class Transport:
                     headers=dict(headers or {}),
                     auth=auth,
                     timeout=(self.policy.connect_timeout, self.policy.read_timeout),
+                    # Per request: a session-level setting loses to REQUESTS_CA_BUNDLE in requests.
+                    verify=self.verify,
                 )
             except requests.RequestException as exc:
                 kind = type(exc).__name__

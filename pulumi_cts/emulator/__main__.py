@@ -1,17 +1,21 @@
-"""Command line entry point: `python -m pulumi_cts.emulator`; prints the base URL, serves until stopped."""
+"""Command line entry point: `python -m pulumi_cts.emulator`; prints the base URL, serves until stopped.
+
+With `--tls-cert` and `--tls-key` it serves HTTPS, and the printed URL starts with https.
+"""
 
 from __future__ import annotations
 
 import argparse
 import signal
 import sqlite3
+import ssl
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from types import FrameType
 
 from pulumi_cts.emulator.backend import RESPONSE_SHAPES
-from pulumi_cts.emulator.server import Emulator, EmulatorBindError
+from pulumi_cts.emulator.server import Emulator, EmulatorBindError, server_ssl_context
 
 EXIT_STARTUP_FAILED = 2
 
@@ -36,7 +40,7 @@ def _port(value: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pulumi_cts.emulator",
-        description="Local emulator of the OTC IAM token API and the CTS v1.0 tracker API.",
+        description="Local emulator of the OTC IAM token API and the CTS v1.0 and v3 APIs.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=_port, default=0, help="port to listen on (default 0: any free port)")
@@ -70,11 +74,27 @@ def build_parser() -> argparse.ArgumentParser:
         default="flat",
         help="tracker representation: bucket fields at top level (flat) or nested in obs_info",
     )
+    parser.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this PEM certificate (chain)")
+    parser.add_argument("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    ssl_context: ssl.SSLContext | None = None
+    if args.tls_cert or args.tls_key:
+        if not (args.tls_cert and args.tls_key):
+            parser.error("--tls-cert and --tls-key go together")
+        try:
+            ssl_context = server_ssl_context(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as e:
+            print(
+                f"cts emulator: cannot load TLS certificate {args.tls_cert} with key {args.tls_key}: {e}",
+                file=sys.stderr,
+                flush=True,
+            )
+            return EXIT_STARTUP_FAILED
     emulator = Emulator(
         buckets=args.bucket,
         kms_keys=args.kms_key,
@@ -85,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         response_shape=args.response_shape,
         host=args.host,
         port=args.port,
+        ssl_context=ssl_context,
     )
     try:
         emulator.start()

@@ -6,27 +6,38 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import ssl
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from requests import PreparedRequest, Session
 from requests import Response as HttpResponse
-from requests import Session
+from requests.adapters import HTTPAdapter
 from werkzeug.wrappers import Request, Response
 
 from pulumi_cts.emulator import exceptions
-from pulumi_cts.emulator.backend import RESPONSE_SHAPES, Backend, RequestLog, is_valid_bucket_name
+from pulumi_cts.emulator.backend import RESPONSE_SHAPES, Backend, RequestLog
 from pulumi_cts.emulator.faults import FaultRule, FaultRules
+from pulumi_cts.emulator.models import is_valid_bucket_name
 from pulumi_cts.emulator.responses import json_response
 
 
-def _body(request: Request) -> dict[str, Any]:
+def _json(request: Request) -> Any:
     raw = request.get_data(cache=True)
     if not raw.strip():
-        return {}
+        return None
     try:
-        data = json.loads(raw)
+        return json.loads(raw)
     except ValueError as e:
         raise exceptions.ControlError(f"body is not valid JSON: {e}") from e
+
+
+def _body(request: Request) -> dict[str, Any]:
+    data = _json(request)
+    if data is None:
+        return {}
     if not isinstance(data, dict):
         raise exceptions.ControlError("body must be a JSON object")
     return data
@@ -119,6 +130,56 @@ class ControlResponse:
     def get_state(self, request: Request) -> Response:
         return json_response(self.backend.snapshot())
 
+    def seed_traces(self, request: Request) -> Response:
+        """Store traces given as a JSON list (or `{"traces": [...]}`) of partial trace objects."""
+        data = _json(request)
+        if isinstance(data, dict):
+            data = data.get("traces")
+        if not isinstance(data, list):
+            raise exceptions.ControlError('body must be a list of trace objects or {"traces": [...]}')
+        try:
+            ids = self.backend.seed_traces(data)
+        except ValueError as e:
+            raise exceptions.ControlError(str(e)) from e
+        return json_response({"trace_ids": ids}, 201)
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Trusts the one server certificate with this SHA-256 fingerprint, and nothing else."""
+
+    def __init__(self, fingerprint: str) -> None:
+        self.fingerprint = fingerprint
+        super().__init__()
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        super().init_poolmanager(connections, maxsize, block, assert_fingerprint=self.fingerprint, **pool_kwargs)
+
+    def send(
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
+        # The fingerprint replaces the CA check (urllib3 counts a pinned connection as verified). Forced here:
+        # REQUESTS_CA_BUNDLE in the environment would otherwise override a session's verify=False.
+        return super().send(request, stream=stream, timeout=timeout, verify=False, cert=cert, proxies=proxies)
+
+
+def pinned_session(host: str, port: int, timeout: float = 10.0) -> Session:
+    """A session for an emulator serving HTTPS that pins the certificate it presents right now.
+
+    The control client has no CA to check the server against; it knows the address it started, so it trusts
+    whatever certificate that address presents, and only that one.
+    """
+    pem = ssl.get_server_certificate((host, port), timeout=timeout)
+    fingerprint = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+    session = Session()
+    session.mount("https://", _PinnedAdapter(fingerprint))
+    return session
+
 
 class EmulatorControl:
     """Client for the control API of an emulator at `base_url`; failed calls raise `requests.HTTPError`."""
@@ -136,7 +197,8 @@ class EmulatorControl:
         return response.json() if response.content else None
 
     def reset(self) -> None:
-        """Drop trackers, tokens, faults and the request log; restore the seeded buckets, keys and config."""
+        """Drop trackers, notifications, traces, tokens, faults and the request log; restore the seeded buckets,
+        keys and config."""
         self._call("POST", "reset")
 
     def add_fault(
@@ -215,7 +277,18 @@ class EmulatorControl:
         return dict(self._call("GET", "config"))
 
     def state(self) -> dict[str, Any]:
+        """Everything stored: `trackers` (management, by project), `data_trackers` and `notifications` (lists by
+        project), `traces` (how many), projects, buckets, KMS keys, config and the number of tokens."""
         return dict(self._call("GET", "state"))
+
+    def seed_traces(self, traces: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Store traces (all or none) and return their trace ids.
+
+        Each is a partial trace object: what it leaves out is filled in (trace_id, time = now, rating normal,
+        type ApiCall, service CTS, ...). Two extra keys are not part of the trace: `project_id` (default: the
+        eu-de project's id) and `tracker_name` (default system), which the trace_type/tracker_name filters use.
+        """
+        return [str(i) for i in self._call("POST", "traces", list(traces))["trace_ids"]]
 
     def close(self) -> None:
         self.session.close()

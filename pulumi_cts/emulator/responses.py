@@ -1,6 +1,8 @@
-"""HTTP handlers of the emulated IAM and CTS APIs: parse the request, authenticate, call the backend, serialize.
+"""HTTP handlers of the emulated IAM and CTS v1.0 APIs: parse the request, authenticate, call the backend, serialize.
 
 Handler names match the endpoints in `urls.py`; errors are raised as `exceptions.EmulatorError` subclasses.
+Every successful mutating call is also recorded as a CTS trace (see `record_call`). The v3 handlers, which
+build on `CtsHandlers` here, are in `responses_v3.py`.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from pulumi_cts.emulator import exceptions
-from pulumi_cts.emulator.backend import (
+from pulumi_cts.emulator.backend import Backend
+from pulumi_cts.emulator.models import (
     TRACKER_NAME,
-    Backend,
+    TRACKER_STATUSES,
+    Caller,
     Project,
     Token,
     Tracker,
@@ -24,6 +28,8 @@ from pulumi_cts.emulator.backend import (
 )
 
 JSON_MIMETYPE = "application/json"
+# Where the dispatcher leaves the id it answers in X-Request-Id, for the handlers' traces.
+REQUEST_ID_KEY = "pulumi_cts.emulator.request_id"
 SDK_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 MAX_CLOCK_SKEW = timedelta(minutes=15)
 _AKSK_PREFIX = "SDK-HMAC-SHA256"
@@ -38,6 +44,11 @@ def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | Non
 
 def error_response(error: exceptions.EmulatorError) -> Response:
     return json_response(error.body(), error.status, error.headers)
+
+
+def empty_response(status: int = 200) -> Response:
+    """A documented answer without a body (v1.0 and v3 PUT)."""
+    return Response(b"", status=status, content_type=f"{JSON_MIMETYPE};charset=UTF-8")
 
 
 def iso_timestamp(moment: datetime) -> str:
@@ -56,6 +67,40 @@ def parse_json_body(request: Request, error: type[exceptions.EmulatorError]) -> 
         return json.loads(raw)
     except ValueError as e:
         raise error(f"The request body is not valid JSON: {e}") from e
+
+
+def record_call(
+    backend: Backend,
+    request: Request,
+    project: Project,
+    caller: Caller,
+    *,
+    trace_name: str,
+    resource_type: str,
+    resource_id: str,
+    resource_name: str,
+    status: int,
+    api_version: str,
+    service_type: str = "CTS",
+) -> None:
+    """Record a successful call as a trace of `project`, the way CTS audits its own and IAM's API (deletes warn)."""
+    backend.record_trace(
+        project,
+        {
+            "trace_name": trace_name,
+            "trace_rating": "warning" if trace_name.startswith("delete") else "normal",
+            "trace_type": "ApiCall",
+            "service_type": service_type,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "resource_name": resource_name,
+            "user": caller.trace_user(),
+            "source_ip": request.remote_addr or "127.0.0.1",
+            "request_id": str(request.environ.get(REQUEST_ID_KEY, "")),
+            "code": str(status),
+            "api_version": api_version,
+        },
+    )
 
 
 class Authenticator:
@@ -165,6 +210,21 @@ class IamResponse:
             raise exceptions.MalformedRequest("Request parameter error: auth.scope needs project or domain.")
 
         token = self.backend.issue_token(user_name, domain_name, project, self.token_ttl)
+        if project is not None:
+            # IAM traces land in the project the token is scoped to; a domain token has none to land in.
+            record_call(
+                self.backend,
+                request,
+                project,
+                token.caller,
+                trace_name="login",
+                resource_type="user",
+                resource_id=token.user_id,
+                resource_name=token.user_name,
+                status=201,
+                api_version="v3",
+                service_type="IAM",
+            )
         data: dict[str, Any] = {
             "methods": list(token.methods),
             "expires_at": iso_timestamp(token.expires_at),
@@ -296,44 +356,89 @@ def tracker_settings(body: Any, with_status: bool) -> TrackerSettings:
     bucket_name = _optional(body, "bucket_name", str, "")
     if not bucket_name:
         raise exceptions.BucketNameEmpty()
-    status = "enabled"
-    if with_status and body.get("status") is not None:
-        status = body["status"]
-        if status not in ("enabled", "disabled"):
-            raise exceptions.InvalidStatus(f"The status can only be enabled or disabled, not {status!r}.")
+    status = tracker_status(body) if with_status else "enabled"
     return TrackerSettings(bucket_name=bucket_name, status=status, **fields)
 
 
-class CtsResponse:
-    """Handles the CTS v1.0 tracker calls."""
+def tracker_status(body: Mapping[str, Any]) -> str:
+    """The `status` of a modify body: enabled (also when left out) or disabled."""
+    status = body.get("status")
+    if status is None:
+        return "enabled"
+    if status not in TRACKER_STATUSES:
+        raise exceptions.InvalidStatus(f"The status can only be enabled or disabled, not {status!r}.")
+    return str(status)
+
+
+class CtsHandlers:
+    """What every CTS handler group needs: the backend, and the caller's access to the path's project."""
 
     def __init__(self, backend: Backend, auth: Authenticator) -> None:
         self.backend = backend
         self.auth = auth
 
-    def _project(self, request: Request, project_id: str) -> Project:
-        """The path's project, once the caller has proven access to it."""
+    def _access(self, request: Request, project_id: str) -> tuple[Project, Caller]:
+        """The path's project once the caller has proven access to it, and who the caller is."""
         if self.auth.uses_aksk(request):
-            self.auth.signature(request)
+            access_key = self.auth.signature(request)
             header_project = request.headers.get("X-Project-Id")
             if header_project and header_project != project_id:
                 raise exceptions.NoPermission("The X-Project-Id header does not match the project in the path.")
             try:
-                return self.backend.project_by_id(project_id)
+                project = self.backend.project_by_id(project_id)
             except exceptions.ProjectNotFound as e:
                 raise exceptions.NoPermission(f"Invalid project id {project_id!r}.") from e
+            # A signature names only its access key: the trace shows that key as the user.
+            return project, Caller(stable_id("access_key", access_key), access_key, project.domain_id, "")
         token = self.auth.token(request)
         if token.project is None or token.project.id != project_id:
             raise exceptions.NoPermission("The token is not scoped to the project in the path.")
-        return token.project
+        return token.project, token.caller
+
+    def _project(self, request: Request, project_id: str) -> Project:
+        return self._access(request, project_id)[0]
+
+    def _record(
+        self,
+        request: Request,
+        project: Project,
+        caller: Caller,
+        trace_name: str,
+        resource: tuple[str, str, str],
+        status: int,
+        api_version: str,
+    ) -> None:
+        """Record a successful call on `resource` = (resource_type, resource_id, resource_name)."""
+        resource_type, resource_id, resource_name = resource
+        record_call(
+            self.backend,
+            request,
+            project,
+            caller,
+            trace_name=trace_name,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            resource_name=resource_name,
+            status=status,
+            api_version=api_version,
+        )
+
+
+def tracker_resource(tracker: Tracker) -> tuple[str, str, str]:
+    return "tracker", tracker.id, tracker.tracker_name
+
+
+class CtsResponse(CtsHandlers):
+    """Handles the CTS v1.0 tracker calls (which only know the management tracker)."""
 
     def _description(self, tracker: Tracker) -> dict[str, Any]:
         return tracker.description(self.backend.config.response_shape)
 
     def create_tracker(self, request: Request, project_id: str) -> Response:
-        project = self._project(request, project_id)
+        project, caller = self._access(request, project_id)
         settings = tracker_settings(parse_json_body(request, exceptions.InvalidBody), with_status=False)
         tracker = self.backend.create_tracker(project, settings)
+        self._record(request, project, caller, "createTracker", tracker_resource(tracker), 201, "v1.0")
         return json_response(self._description(tracker), 201)
 
     def get_tracker(self, request: Request, project_id: str) -> Response:
@@ -348,23 +453,26 @@ class CtsResponse:
         return json_response(self._description(tracker))
 
     def update_tracker(self, request: Request, project_id: str, tracker_name: str) -> Response:
-        project = self._project(request, project_id)
+        project, caller = self._access(request, project_id)
         if tracker_name != TRACKER_NAME:
             raise exceptions.InvalidTrackerName()
         if self.backend.get_tracker(project.id) is None:
             raise exceptions.TrackerNotFound()
         settings = tracker_settings(parse_json_body(request, exceptions.InvalidBody), with_status=True)
         tracker = self.backend.update_tracker(project, settings)
+        self._record(request, project, caller, "updateTracker", tracker_resource(tracker), 200, "v1.0")
         if self.backend.config.put_body:
             return json_response(self._description(tracker))
         # The documented answer is 200 without a body.
-        return Response(b"", status=200, content_type=f"{JSON_MIMETYPE};charset=UTF-8")
+        return empty_response()
 
     def delete_tracker(self, request: Request, project_id: str) -> Response:
-        project = self._project(request, project_id)
+        project, caller = self._access(request, project_id)
         name = request.args.get("tracker_name")
         if name and name != TRACKER_NAME:
             raise exceptions.TrackerNotFound()
-        if not self.backend.delete_tracker(project.id):
+        tracker = self.backend.get_tracker(project.id)
+        if tracker is None or not self.backend.delete_tracker(project.id):
             raise exceptions.TrackerNotFound()
+        self._record(request, project, caller, "deleteTracker", tracker_resource(tracker), 204, "v1.0")
         return Response(status=204)

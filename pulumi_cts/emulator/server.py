@@ -1,6 +1,7 @@
 """Serving the emulator: the WSGI dispatcher (routing, faults, request log) and the threaded `Emulator` server.
 
-`Emulator` runs in a daemon thread, for tests and tools; `python -m pulumi_cts.emulator` wraps it for the CLI.
+`Emulator` runs in a daemon thread, for tests and tools, over HTTP or (given an `ssl.SSLContext`) HTTPS;
+`python -m pulumi_cts.emulator` wraps it for the CLI.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import errno
 import json
 import logging
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -24,10 +26,12 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from pulumi_cts.emulator import exceptions
-from pulumi_cts.emulator.backend import Backend, Clock, RequestLog, RequestRecord, utcnow
-from pulumi_cts.emulator.control import ControlResponse, EmulatorControl
+from pulumi_cts.emulator.backend import Backend, Clock, RequestLog, RequestRecord
+from pulumi_cts.emulator.control import ControlResponse, EmulatorControl, pinned_session
 from pulumi_cts.emulator.faults import FaultRule, FaultRules
+from pulumi_cts.emulator.models import utcnow
 from pulumi_cts.emulator.responses import (
+    REQUEST_ID_KEY,
     Authenticator,
     CtsResponse,
     IamResponse,
@@ -35,6 +39,7 @@ from pulumi_cts.emulator.responses import (
     iso_timestamp,
     json_response,
 )
+from pulumi_cts.emulator.responses_v3 import CtsV3Response
 from pulumi_cts.emulator.urls import service_of, url_map
 
 if TYPE_CHECKING:
@@ -47,6 +52,8 @@ MASKED_HEADERS = frozenset({"x-auth-token", "x-subject-token", "authorization", 
 _LOGGED_BODY_LIMIT = 64 * 1024
 
 Handler = Callable[..., Response]
+# Where to reach a server that listens on every address.
+_LOOPBACK = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
 
 
 class EmulatorBindError(OSError):
@@ -114,6 +121,7 @@ class EmulatorApp:
         groups: dict[str, object] = {
             "iam": IamResponse(backend, auth, token_ttl, users),
             "cts": CtsResponse(backend, auth),
+            "ctsv3": CtsV3Response(backend, auth),
             "control": ControlResponse(backend, self.faults, self.request_log),
         }
         self._handlers: dict[str, Handler] = {}
@@ -140,6 +148,7 @@ class EmulatorApp:
         return str(endpoint), dict(values), None
 
     def dispatch(self, request: Request, request_id: str) -> Response:
+        request.environ[REQUEST_ID_KEY] = request_id
         endpoint, values, routing_error = self._route(request)
         service = service_of(request.path, endpoint)
         if service == "control":
@@ -242,15 +251,35 @@ class _RequestHandler(WSGIRequestHandler):
     # A client that connects and never sends must not pin a thread forever.
     timeout = 60
 
+    def handle(self) -> None:
+        # Over TLS the handshake happens here, in the connection's own thread: a client that never completes it
+        # must not hold up the thread that accepts everyone else's connections.
+        if isinstance(self.connection, ssl.SSLSocket):
+            try:
+                self.connection.do_handshake()
+            except OSError:
+                # Plain HTTP, a wrong certificate on the client side, a timeout: nothing to answer.
+                return
+        super().handle()
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # The control API's request log replaces per-request console lines.
         pass
 
 
+def server_ssl_context(cert_file: str, key_file: str) -> ssl.SSLContext:
+    """A TLS server context from a PEM certificate (chain) and its private key; raises OSError/ssl.SSLError."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context
+
+
 class Emulator:
     """An in-process CTS + IAM emulator serving HTTP on `host:port` (port 0 = any free port).
 
-    Use as a context manager, or call `start()` / `stop()`. `base_url` is known once started.
+    With `ssl_context` (a server-side `ssl.SSLContext`, e.g. from `server_ssl_context`) it serves HTTPS
+    instead, and `base_url` and the token catalog say https. Use as a context manager, or call
+    `start()` / `stop()`. `base_url` is known once started.
     """
 
     def __init__(
@@ -267,8 +296,10 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Clock = utcnow,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
+        self.ssl_context = ssl_context
         self.requested_port = port
         self._options: dict[str, Any] = {
             "buckets": tuple(buckets),
@@ -298,12 +329,15 @@ class Emulator:
     @property
     def base_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "http" if self.ssl_context is None else "https"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def control(self) -> EmulatorControl:
+        """A control client; over TLS it trusts exactly the certificate this emulator presents."""
         if self._control is None:
-            self._control = EmulatorControl(self.base_url)
+            session = pinned_session(self.host, self.port) if self.ssl_context is not None else None
+            self._control = EmulatorControl(self.base_url, session=session)
         return self._control
 
     def _listen(self) -> socket.socket:
@@ -335,7 +369,16 @@ class Emulator:
                 request_handler=_RequestHandler,
                 fd=sock.fileno(),
             )
+            if self.ssl_context is not None:
+                # Not make_server's ssl_context: that one shakes hands in the accepting thread (see _RequestHandler).
+                self._server.socket = self.ssl_context.wrap_socket(
+                    self._server.socket, server_side=True, do_handshake_on_connect=False
+                )
+                self._server.ssl_context = self.ssl_context
         except BaseException:
+            if self._server is not None:
+                self._server.server_close()
+                self._server = None
             if self.backend is not None:
                 self.backend.close()
                 self.backend = None
@@ -358,7 +401,7 @@ class Emulator:
         """Stop serving and release the port and the state file; safe to call twice."""
         server, self._server = self._server, None
         if server is not None:
-            server.shutdown()
+            self._shutdown(server)
             server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -369,6 +412,20 @@ class Emulator:
         if self.backend is not None:
             self.backend.close()
             self.backend = None
+
+    def _shutdown(self, server: BaseWSGIServer) -> None:
+        """`server.shutdown()`, without waiting out the serving loop's poll interval.
+
+        The loop checks for a shutdown only between polls; a connection wakes its poll at once. A wake-up that
+        arrives before the shutdown is flagged is served like any client that connects and says nothing.
+        """
+        stopper = threading.Thread(target=server.shutdown, name=f"cts-emulator-stop-{self.port}", daemon=True)
+        stopper.start()
+        address = (_LOOPBACK.get(self.host, self.host), self.port)
+        while stopper.is_alive():
+            with contextlib.suppress(OSError), socket.create_connection(address, timeout=1):
+                pass
+            stopper.join(0.005)
 
     def __enter__(self) -> Emulator:
         return self.start()

@@ -1,6 +1,7 @@
 """Route table of the emulator: each path and method maps to a handler named `<group>.<method>`.
 
-Groups: `iam` and `cts` are the emulated services; `control` is the emulator's own API under `/_emulator/`.
+Groups: `iam`, `cts` (v1.0) and `ctsv3` are the emulated APIs; `control` is the emulator's own API under
+`/_emulator/`. Both CTS groups are the service `cts` (for faults and the request log).
 """
 
 from __future__ import annotations
@@ -17,6 +18,16 @@ url_paths: list[tuple[str, str, str]] = [
     ("/v1.0/<project_id>/tracker", "GET", "cts.get_tracker"),
     ("/v1.0/<project_id>/tracker", "DELETE", "cts.delete_tracker"),
     ("/v1.0/<project_id>/tracker/<tracker_name>", "PUT", "cts.update_tracker"),
+    ("/v3/<project_id>/tracker", "POST", "ctsv3.create_tracker"),
+    ("/v3/<project_id>/tracker", "PUT", "ctsv3.update_tracker"),
+    ("/v3/<project_id>/trackers", "GET", "ctsv3.list_trackers"),
+    ("/v3/<project_id>/trackers", "DELETE", "ctsv3.delete_trackers"),
+    ("/v3/<project_id>/notifications", "POST", "ctsv3.create_notification"),
+    ("/v3/<project_id>/notifications", "PUT", "ctsv3.update_notification"),
+    ("/v3/<project_id>/notifications", "DELETE", "ctsv3.delete_notifications"),
+    ("/v3/<project_id>/notifications/<notification_type>", "GET", "ctsv3.list_notifications"),
+    ("/v3/<project_id>/traces", "GET", "ctsv3.list_traces"),
+    ("/v3/<project_id>/quotas", "GET", "ctsv3.get_quotas"),
     ("/_emulator/reset", "POST", "control.reset"),
     ("/_emulator/faults", "GET", "control.list_faults"),
     ("/_emulator/faults", "POST", "control.add_fault"),
@@ -32,6 +43,7 @@ url_paths: list[tuple[str, str, str]] = [
     ("/_emulator/config", "GET", "control.get_config"),
     ("/_emulator/config", "PUT", "control.set_config"),
     ("/_emulator/state", "GET", "control.get_state"),
+    ("/_emulator/traces", "POST", "control.seed_traces"),
 ]
 
 # No redirects: a path with a stray slash is a plain 404, as at the real gateway, not a 308 to follow.
@@ -42,10 +54,15 @@ url_map = Map(
 )
 
 
+# Handler groups that are not a service of their own.
+_SERVICE_OF_GROUP = {"ctsv3": "cts"}
+
+
 def service_of(path: str, endpoint: str | None = None) -> str:
     """`iam`, `cts` or `control`: from the matched endpoint, else guessed from the path (for 404s)."""
     if endpoint is not None:
-        return endpoint.split(".", 1)[0]
+        group = endpoint.split(".", 1)[0]
+        return _SERVICE_OF_GROUP.get(group, group)
     if path.startswith(CONTROL_PREFIX):
         return "control"
     if path.startswith(("/v3/auth", "/v3/projects")):

@@ -1,4 +1,4 @@
-"""Helpers shared by the emulator tests: log in through IAM, call the tracker API, check error answers."""
+"""Helpers shared by the emulator tests: log in through IAM, call the CTS v1.0 and v3 APIs, check error answers."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ DOMAIN = "OTC-EU-DE-00000000001000000001"
 BUCKET = "audit-logs-eu"
 OTHER_BUCKET = "audit-logs-archive"
 KMS_KEY = "13a4207c-7abe-4b68-8510-16b84c3b5504"
+TOPIC = "urn:smn:eu-de:0123456789abcdef0123456789abcdef:cts_alerts"
 
 EmulatorFactory = Callable[..., Emulator]
 
@@ -69,7 +70,7 @@ class Login:
 
 
 class Api:
-    """Thin client over the emulated IAM and CTS v1.0 endpoints."""
+    """Thin client over the emulated IAM, CTS v1.0 and CTS v3 endpoints."""
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
@@ -104,6 +105,63 @@ class Api:
     def delete(self, login: Login, tracker_name: str | None = "system") -> requests.Response:
         params = {"tracker_name": tracker_name} if tracker_name is not None else None
         return self.session.delete(self.tracker_url(login.project_id), params=params, headers=login.headers, timeout=10)
+
+    # --- v3 ---
+
+    def v3_url(self, login: Login, path: str) -> str:
+        return f"{self.base_url}/v3/{login.project_id}/{path}"
+
+    def v3(self, method: str, login: Login, path: str, body: Any = None, **params: str) -> requests.Response:
+        return self.session.request(
+            method,
+            self.v3_url(login, path),
+            json=body,
+            params=params or None,
+            headers=login.headers,
+            timeout=10,
+        )
+
+    def v3_create(self, login: Login, body: Any) -> requests.Response:
+        return self.v3("POST", login, "tracker", body)
+
+    def v3_update(self, login: Login, body: Any) -> requests.Response:
+        return self.v3("PUT", login, "tracker", body)
+
+    def v3_trackers(self, login: Login, **params: str) -> requests.Response:
+        return self.v3("GET", login, "trackers", **params)
+
+    def v3_tracker(self, login: Login, name: str = "system") -> dict[str, Any]:
+        """The one tracker called `name` (fails the test if there is not exactly one)."""
+        response = self.v3_trackers(login, tracker_name=name)
+        assert response.status_code == 200, response.text
+        (tracker,) = response.json()["trackers"]
+        return dict(tracker)
+
+    def v3_delete(self, login: Login, **params: str) -> requests.Response:
+        return self.v3("DELETE", login, "trackers", **params)
+
+    def create_notification(self, login: Login, body: Any) -> requests.Response:
+        return self.v3("POST", login, "notifications", body)
+
+    def update_notification(self, login: Login, body: Any) -> requests.Response:
+        return self.v3("PUT", login, "notifications", body)
+
+    def notifications(self, login: Login, notification_type: str = "smn", **params: str) -> requests.Response:
+        return self.v3("GET", login, f"notifications/{notification_type}", **params)
+
+    def delete_notifications(self, login: Login, *ids: str) -> requests.Response:
+        return self.v3("DELETE", login, "notifications", notification_id=",".join(ids))
+
+    def traces(self, login: Login, **params: str) -> requests.Response:
+        return self.v3("GET", login, "traces", **params)
+
+    def trace_names(self, login: Login, **params: str) -> list[str]:
+        response = self.traces(login, **params)
+        assert response.status_code == 200, response.text
+        return [t["trace_name"] for t in response.json()["traces"]]
+
+    def quotas(self, login: Login) -> requests.Response:
+        return self.v3("GET", login, "quotas")
 
 
 def assert_error(response: requests.Response, status: int, code: str) -> dict[str, Any]:

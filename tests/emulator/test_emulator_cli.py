@@ -20,6 +20,7 @@ import requests
 import pulumi_cts
 from pulumi_cts.signing import AkSkAuth
 from tests.emulator.helpers import BUCKET, Api, assert_error, token_body
+from tests.emulator.tls import make_ca_and_server_cert
 
 REPO_ROOT = Path(pulumi_cts.__file__).resolve().parents[1]
 STARTUP_TIMEOUT = 20.0
@@ -186,3 +187,37 @@ def test_bad_arguments_exit_2() -> None:
     )
     assert result.returncode == 2
     assert b"AK:SK" in result.stderr
+
+
+def test_tls_options_serve_https(clis: list[Cli], tmp_path: Path) -> None:
+    ca, cert, key = make_ca_and_server_cert(tmp_path)
+    cli = Cli("--tls-cert", str(cert), "--tls-key", str(key))
+    clis.append(cli)
+
+    assert re.fullmatch(r"https://127\.0\.0\.1:\d+", cli.url), cli.url
+    session = requests.Session()
+    session.trust_env = False
+    assert session.get(f"{cli.url}/_emulator/state", verify=str(ca), timeout=5).status_code == 200
+    session.close()
+    assert cli.stop(signal.SIGTERM) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tls-cert", "cert.pem"], "--tls-cert and --tls-key go together"),
+        (["--tls-cert", "not-a-cert.pem", "--tls-key", "not-a-cert.pem"], "cannot load TLS certificate"),
+    ],
+)
+def test_tls_files_must_come_in_pairs_and_load(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "not-a-cert.pem").write_text("not a certificate")
+    result = subprocess.run(
+        [sys.executable, "-m", "pulumi_cts.emulator", *args],
+        capture_output=True,
+        env=_environment(),
+        cwd=tmp_path,
+        timeout=20,
+    )
+    assert result.returncode == 2
+    assert result.stdout == b""
+    assert message in result.stderr.decode()

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from pulumi_cts.emulator import Emulator
-from tests.emulator.helpers import BUCKET, KMS_KEY, OTHER_BUCKET, Api, assert_error, token_body
+from tests.emulator.helpers import BUCKET, KMS_KEY, OTHER_BUCKET, TOPIC, Api, assert_error, token_body
 
 BODY = {"bucket_name": BUCKET}
 
@@ -237,3 +237,43 @@ def test_state_lists_trackers_by_project(api: Api, emulator: Emulator) -> None:
 
     assert state["trackers"] == {login.project_id: created}
     assert {"id": login.project_id, "name": "eu-de"}.items() <= state["projects"][0].items()
+
+
+def test_state_lists_data_trackers_notifications_and_counts_traces(api: Api, emulator: Emulator) -> None:
+    login = api.login()
+    data_tracker = {
+        "tracker_type": "data",
+        "tracker_name": "reads",
+        "data_bucket": {"data_bucket_name": OTHER_BUCKET, "data_event": ["READ"]},
+    }
+    tracker = api.v3_create(login, data_tracker).json()
+    notification = api.create_notification(
+        login, {"notification_name": "ops", "operation_type": "complete", "topic_id": TOPIC}
+    ).json()
+
+    state = emulator.control.state()
+
+    assert state["trackers"] == {}
+    assert state["data_trackers"] == {login.project_id: [tracker]}
+    assert state["notifications"] == {login.project_id: [notification]}
+    assert state["traces"] == 3
+
+
+def test_reset_drops_v3_objects_and_traces(api: Api, emulator: Emulator) -> None:
+    login = api.login()
+    api.v3_create(login, {"tracker_type": "system", "tracker_name": "system"})
+    api.v3_create(
+        login,
+        {
+            "tracker_type": "data",
+            "tracker_name": "r",
+            "data_bucket": {"data_bucket_name": BUCKET, "data_event": ["READ"]},
+        },
+    )
+    api.create_notification(login, {"notification_name": "ops", "operation_type": "complete", "topic_id": TOPIC})
+    emulator.control.seed_traces([{}])
+
+    emulator.control.reset()
+
+    state = emulator.control.state()
+    assert (state["trackers"], state["data_trackers"], state["notifications"], state["traces"]) == ({}, {}, {}, 0)

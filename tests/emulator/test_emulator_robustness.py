@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from pulumi_cts.emulator import Emulator
-from tests.emulator.helpers import BUCKET, Api, Login, assert_error
+from tests.emulator.helpers import BUCKET, TOPIC, Api, Login, assert_error
 
 
 def _raw_request(emulator: Emulator, method: str, path: str) -> tuple[int, bytes]:
@@ -180,3 +180,48 @@ def test_concurrent_creates_in_one_project_make_exactly_one_tracker(api: Api, em
     assert sorted(results).count((201, "")) == 1
     assert sorted(results).count((400, "CTS.0201")) == 15
     assert len(emulator.control.state()["trackers"]) == 1
+
+
+def test_v3_routes_answer_json_404_and_405(api: Api, emulator: Emulator) -> None:
+    login = api.login()
+    get_tracker = api.v3("GET", login, "tracker")
+    post_trackers = api.v3("POST", login, "trackers")
+    patch_notifications = api.v3("PATCH", login, "notifications")
+    for response in (get_tracker, post_trackers, patch_notifications):
+        assert_error(response, 405, "APIGW.0101")
+    assert set(get_tracker.headers["Allow"].split(", ")) == {"POST", "PUT"}
+    assert set(post_trackers.headers["Allow"].split(", ")) >= {"GET", "DELETE"}
+    for path in ["tracker/system", "traces/extra", "notifications/smn/extra", "quota"]:
+        assert_error(api.v3("GET", login, path), 404, "APIGW.0101")
+    _still_serving(api)
+
+
+@pytest.mark.parametrize("kind", ["data tracker", "notification"])
+def test_concurrent_v3_creates_of_one_name_make_exactly_one(api: Api, emulator: Emulator, kind: str) -> None:
+    login = api.login()
+    barrier = threading.Barrier(12)
+    if kind == "data tracker":
+        path, code = "tracker", "CTS.0208"
+        body: dict[str, object] = {
+            "tracker_type": "data",
+            "tracker_name": "reads",
+            "data_bucket": {"data_bucket_name": BUCKET, "data_event": ["READ"]},
+        }
+    else:
+        path, code = "notifications", "CTS.0400"
+        body = {"notification_name": "ops", "operation_type": "complete", "topic_id": TOPIC}
+
+    def create(_: int) -> tuple[int, str]:
+        client = Api(emulator.base_url)
+        try:
+            barrier.wait(timeout=5)
+            response = client.v3("POST", login, path, body)
+            return response.status_code, response.json().get("error_code", "")
+        finally:
+            client.close()
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(create, range(12)))
+
+    assert sorted(results).count((201, "")) == 1
+    assert sorted(results).count((400, code)) == 11

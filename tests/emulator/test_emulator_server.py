@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import socket
 import sqlite3
 import threading
@@ -11,7 +13,7 @@ import pytest
 import requests
 
 from pulumi_cts.emulator import Emulator, EmulatorBindError
-from tests.emulator.helpers import BUCKET, Api, EmulatorFactory, assert_error
+from tests.emulator.helpers import BUCKET, TOPIC, Api, EmulatorFactory, assert_error
 
 
 def test_start_on_a_taken_port_raises_at_once() -> None:
@@ -103,3 +105,68 @@ def test_state_file_of_another_schema_version_is_refused(tmp_path: Path) -> None
 
     with pytest.raises(ValueError, match="schema version 999"):
         Emulator(state_path=str(state)).start()
+
+
+def test_state_file_keeps_data_trackers_notifications_and_traces(tmp_path: Path) -> None:
+    state = str(tmp_path / "state.sqlite")
+    data_tracker = {
+        "tracker_type": "data",
+        "tracker_name": "reads",
+        "data_bucket": {"data_bucket_name": BUCKET, "data_event": ["READ"]},
+    }
+    notification = {"notification_name": "ops", "operation_type": "complete", "topic_id": TOPIC}
+    with Emulator(state_path=state, buckets=[BUCKET]) as first:
+        api = Api(first.base_url)
+        login = api.login()
+        tracker = api.v3_create(login, data_tracker).json()
+        created = api.create_notification(login, notification).json()
+        traces = api.traces(login).json()["traces"]
+        api.close()
+
+    with Emulator(state_path=state) as second:
+        api = Api(second.base_url)
+        login = api.login()
+        assert api.v3_tracker(login, "reads") == tracker
+        assert api.notifications(login).json() == {"notifications": [created]}
+        assert api.traces(login).json()["traces"][1:] == traces
+        api.close()
+
+
+def test_state_file_of_schema_version_1_is_upgraded(tmp_path: Path) -> None:
+    state = tmp_path / "state.sqlite"
+    project_id = hashlib.sha256(b"eu-de").hexdigest()[:32]
+    settings = {
+        "bucket_name": BUCKET,
+        "file_prefix_name": "old",
+        "is_obs_created": False,
+        "is_support_trace_files_encryption": False,
+        "kms_id": "",
+        "is_support_validate": False,
+        "is_lts_enabled": False,
+        "status": "enabled",
+    }
+    document = {"id": "t-1", "project_id": project_id, "domain_id": "d" * 32, "create_time": 1, "settings": settings}
+    with sqlite3.connect(state) as db:
+        db.executescript(
+            """
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE projects (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, domain_id TEXT NOT NULL);
+            CREATE TABLE buckets (name TEXT PRIMARY KEY, location TEXT NOT NULL);
+            CREATE TABLE kms_keys (id TEXT PRIMARY KEY);
+            CREATE TABLE trackers (project_id TEXT PRIMARY KEY, document TEXT NOT NULL);
+            INSERT INTO meta VALUES ('schema_version', '1');
+            """
+        )
+        db.execute("INSERT INTO buckets VALUES (?, 'eu-de')", (BUCKET,))
+        db.execute("INSERT INTO trackers VALUES (?, ?)", (project_id, json.dumps(document)))
+    db.close()
+
+    with Emulator(state_path=str(state)) as emulator:
+        api = Api(emulator.base_url)
+        login = api.login()
+        assert api.get(login).json()["file_prefix_name"] == "old"
+        assert api.v3_tracker(login)["obs_info"]["compress_type"] == "gzip"
+        api.close()
+    with sqlite3.connect(state) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    db.close()

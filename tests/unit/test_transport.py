@@ -178,3 +178,13 @@ def test_one_session_is_created_lazily_and_reused() -> None:
 def test_masked_headers() -> None:
     shown = mask_headers({"X-Auth-Token": "t", "Authorization": "a", "X-Security-Token": "s", "Accept": "json"})
     assert shown == {"X-Auth-Token": "***", "Authorization": "***", "X-Security-Token": "***", "Accept": "json"}
+
+
+@pytest.mark.parametrize("verify", [False, "/etc/pulumi-cts/ca.pem"])
+def test_configured_tls_trust_wins_over_requests_ca_bundle(monkeypatch: pytest.MonkeyPatch, verify: bool | str) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/somewhere/else.pem")
+    t = Transport(verify=verify)
+    with requests_mock.Mocker() as mock:
+        mock.get(URL, json={})
+        t.send("GET", URL, operation="Reading", target="tracker", idempotent=True)
+    assert mock.last_request.verify == verify
