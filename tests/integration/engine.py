@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import IO, Any
 
 import grpc
+from pulumi.dynamic import ResourceProvider
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
@@ -135,9 +136,9 @@ def from_struct(struct: Any) -> dict[str, Any]:
     return _plain_unknowns(dict(value)) if value else {}
 
 
-def provider_blob() -> str:
-    """The `__provider` value a program would register for a `Tracker`."""
-    blob = serialize_provider(TrackerProvider())
+def provider_blob(provider: ResourceProvider | None = None) -> str:
+    """The `__provider` value a program would register (for a `Tracker` unless told otherwise)."""
+    blob = serialize_provider(provider if provider is not None else TrackerProvider())
     assert isinstance(blob, str)
     return blob
 
@@ -177,6 +178,7 @@ class EngineHarness:
         stack: str = "test",
         resource_name: str = "audit-trail",
         type_token: str = DEFAULT_TYPE,
+        provider: ResourceProvider | None = None,
         python: str = sys.executable,
         cwd: str | Path | None = None,
         env: Mapping[str, str] | None = None,
@@ -185,7 +187,7 @@ class EngineHarness:
     ) -> None:
         self.project = project
         self.urn = f"urn:pulumi:{stack}::{project}::{type_token}::{resource_name}"
-        self.blob = provider_blob()
+        self.blob = provider_blob(provider)
         self.call_timeout = call_timeout
         self.transcript: list[str] = []
         self._python = python
