@@ -16,7 +16,7 @@ from .auth import IamClient, TokenAuth, TokenCache
 from .errors import ApiError, AuthenticationError, TrackerExistsError, TrackerNotFoundError
 from .schema import TRACKER_NAME, Scope, tracker_from_answer
 from .settings import DEFAULT_ENDPOINT, Settings
-from .transport import RefreshableAuth, Transport
+from .transport import RefreshableAuth, Transport, api_error
 
 _VERSIONED_SUFFIX = re.compile(r"/v(?:1\.0|2\.0|3)(?:/[^/]*)?/?$")
 
@@ -136,26 +136,8 @@ class CtsClient:
         self, api_version: str = "v1.0", name: str = TRACKER_NAME, tracker_type: str | None = None
     ) -> dict[str, Any] | None:
         """`GET ...tracker(s)?tracker_name=...`; None when the project has no such tracker."""
-        params = {"tracker_name": name}
-        if tracker_type:
-            params["tracker_type"] = tracker_type
-        target = self._target(name)
-        response = self._send(
-            "GET",
-            TRACKER_PATHS[api_version].query,
-            "Reading the CTS tracker",
-            api_version,
-            target,
-            idempotent=True,
-            params=params,
-            accept_status=(404,),
-        )
-        if response.status_code == 404:
-            error = _specific_from_response(response, "Reading the CTS tracker", target)
-            if isinstance(error, TrackerNotFoundError):
-                return None
-            raise error
-        return _json_tracker(response, name)
+        response = self._named_tracker("GET", "Reading the CTS tracker", api_version, name, tracker_type)
+        return None if response is None else _json_tracker(response, name)
 
     def update_tracker(self, body: Mapping[str, Any], api_version: str = "v1.0") -> dict[str, Any] | None:
         """`PUT` of the complete desired body (v1.0: `/tracker/system`; v3: `/tracker`)."""
@@ -175,26 +157,33 @@ class CtsClient:
         self, api_version: str = "v1.0", name: str = TRACKER_NAME, tracker_type: str | None = None
     ) -> bool:
         """`DELETE ...tracker(s)?tracker_name=...`; False when there was nothing to delete."""
+        return self._named_tracker("DELETE", "Deleting the CTS tracker", api_version, name, tracker_type) is not None
+
+    def _named_tracker(
+        self, method: str, operation: str, api_version: str, name: str, tracker_type: str | None
+    ) -> requests.Response | None:
+        """A GET or DELETE of one tracker by name; None when CTS says it does not exist."""
         params = {"tracker_name": name}
         if tracker_type:
             params["tracker_type"] = tracker_type
+        paths = TRACKER_PATHS[api_version]
         target = self._target(name)
         response = self._send(
-            "DELETE",
-            TRACKER_PATHS[api_version].delete,
-            "Deleting the CTS tracker",
+            method,
+            paths.query if method == "GET" else paths.delete,
+            operation,
             api_version,
             target,
             idempotent=True,
             params=params,
             accept_status=(404,),
         )
-        if response.status_code == 404:
-            error = _specific_from_response(response, "Deleting the CTS tracker", target)
-            if isinstance(error, TrackerNotFoundError):
-                return False
-            raise error
-        return True
+        if response.status_code != 404:
+            return response
+        error = _specific_from_response(response, operation, target)
+        if isinstance(error, TrackerNotFoundError):
+            return None
+        raise error
 
     # -- key-event notifications (v3) -------------------------------------------------------------
 
@@ -304,20 +293,10 @@ def _specific(error: ApiError) -> ApiError:
         kind = AuthenticationError
     else:
         return error
-    specific = kind(
-        error.operation,
-        status=error.status,
-        error_code=error.error_code,
-        error_msg=error.error_msg,
-        request_id=error.request_id,
-        target=error.target,
-        hint=error.hint,
-    )
-    return specific
+    return error.recast(kind)
 
 
 def _specific_from_response(response: requests.Response, operation: str, target: str) -> ApiError:
-    from .transport import api_error
 
     error = api_error(response, operation, target, lambda status, code: None)
     # A 404 from a gateway (no CTS error code) means the API path is unknown, not that the
@@ -325,14 +304,7 @@ def _specific_from_response(response: requests.Response, operation: str, target:
     if error.error_code in NOT_FOUND_CODES:
         return _specific(error)
     if error.error_code is None:
-        return ApiError(
-            operation,
-            status=error.status,
-            error_msg=error.error_msg,
-            request_id=error.request_id,
-            target=target,
-            hint="the CTS endpoint answered 404 without a CTS error code; check cts:endpoint",
-        )
+        return error.recast(hint="the CTS endpoint answered 404 without a CTS error code; check cts:endpoint")
     return error
 
 

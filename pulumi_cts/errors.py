@@ -46,6 +46,18 @@ class ApiError(CtsError):
         self.hint = hint
         super().__init__(self._compose())
 
+    def recast(self, kind: type[ApiError] | None = None, *, hint: str | None = None) -> ApiError:
+        """The same answer as another error type, or with a more specific hint."""
+        return (kind or type(self))(
+            self.operation,
+            status=self.status,
+            error_code=self.error_code,
+            error_msg=self.error_msg,
+            request_id=self.request_id,
+            target=self.target,
+            hint=hint if hint is not None else self.hint,
+        )
+
     def _compose(self) -> str:
         where = f" ({self.target})" if self.target else ""
         answer = f"HTTP {self.status}"

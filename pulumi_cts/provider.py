@@ -261,17 +261,11 @@ class TrackerProvider(_ScopedProvider):
         except TrackerExistsError as error:
             if inputs.get("adopt_existing"):
                 return None
-            raise TrackerExistsError(
-                error.operation,
-                status=error.status,
-                error_code=error.error_code,
-                error_msg=error.error_msg,
-                request_id=error.request_id,
-                target=error.target,
+            raise error.recast(
                 hint=(
                     f"{scope.describe()} already has a tracker. Pulumi cannot import dynamic resources; "
                     "set adopt_existing=True on this Tracker to take it over with the declared settings"
-                ),
+                )
             ) from None
         except (ResponseLostError, ApiError) as error:
             if isinstance(error, ApiError) and error.status not in _AMBIGUOUS_STATUS:
