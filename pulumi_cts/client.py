@@ -297,7 +297,6 @@ def _specific(error: ApiError) -> ApiError:
 
 
 def _specific_from_response(response: requests.Response, operation: str, target: str) -> ApiError:
-
     error = api_error(response, operation, target, lambda status, code: None)
     # A 404 from a gateway (no CTS error code) means the API path is unknown, not that the
     # tracker is gone: only CTS's own "does not exist" answer counts as a deleted tracker.
