@@ -27,12 +27,9 @@ from .errors import ApiError, ConfigurationError, TrackerExistsError, TrackerNot
 from .schema import PROVIDER_KEY, Scope
 from .settings import ConfigLookup, Settings, resolve
 from .token_store import FileTokenStore
-from .transport import ResponseLostError, Transport
+from .transport import Transport
 
 log = logging.getLogger("pulumi_cts")
-
-# A 5xx answer to a POST does not say whether the tracker was created: look before trying again.
-_AMBIGUOUS_STATUS = frozenset({500, 502, 503, 504})
 
 
 def enable_debug_logging() -> None:
@@ -256,35 +253,32 @@ class TrackerProvider(_ScopedProvider):
         """
         version = inputs["api_version"]
         body = schema.desired_body(inputs, create_bucket=True)
+
+        def find() -> dict[str, Any] | None:
+            current = client.get_tracker(version)
+            if current is None or _same_destination(schema.state_from_answer(current), inputs):
+                return current
+            raise TrackerExistsError(
+                "Creating the CTS tracker",
+                status=409,
+                error_msg="the create answer was lost and the project now has a tracker with other settings",
+                target=f"tracker in {scope.describe()}",
+                hint="set adopt_existing=True to take it over",
+            )
+
         try:
-            answer = client.create_tracker(body, version)
+            answer = client.transport.post_once(lambda: client.create_tracker(body, version), find)
         except TrackerExistsError as error:
             if inputs.get("adopt_existing"):
                 return None
+            if error.status == 409:
+                raise
             raise error.recast(
                 hint=(
                     f"{scope.describe()} already has a tracker. Pulumi cannot import dynamic resources; "
                     "set adopt_existing=True on this Tracker to take it over with the declared settings"
                 )
             ) from None
-        except (ResponseLostError, ApiError) as error:
-            if isinstance(error, ApiError) and error.status not in _AMBIGUOUS_STATUS:
-                raise
-            current = client.get_tracker(version)
-            if current is None:
-                # The first POST did not take effect, so a second one cannot duplicate anything.
-                answer = client.create_tracker(body, version)
-            elif _same_destination(schema.state_from_answer(current), inputs):
-                log.info("the answer to the create was lost; the tracker exists as declared")
-                answer = current
-            else:
-                raise TrackerExistsError(
-                    "Creating the CTS tracker",
-                    status=409,
-                    error_msg="the create answer was lost and the project now has a tracker with other settings",
-                    target=f"tracker in {scope.describe()}",
-                    hint="set adopt_existing=True to take it over",
-                ) from None
         if answer is None:
             return None
         if answer.get("bucket_name") or answer.get("obs_info"):
@@ -305,7 +299,14 @@ class TrackerProvider(_ScopedProvider):
     def _put(self, client: CtsClient, inputs: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
         """One PUT of the complete desired state; a GET only when the PUT answers without a body."""
         version = inputs["api_version"]
-        answer = client.update_tracker(schema.update_body(inputs, current), version)
+        body = schema.update_body(inputs, current)
+        try:
+            answer = client.update_tracker(body, version)
+        except ApiError as error:
+            # Moving back to a bucket CTS created earlier: it exists now, so just use it.
+            if error.error_code != "CTS.0215" or not schema.asks_to_create_bucket(body):
+                raise
+            answer = client.update_tracker(schema.update_body(inputs, current, create_bucket=False), version)
         if answer is None or not (answer.get("bucket_name") or answer.get("obs_info")):
             answer = client.get_tracker(version)
             if answer is None:
@@ -343,13 +344,9 @@ class DataTrackerProvider(_ScopedProvider):
         client, scope = self._client_for_new(inputs)
         name = inputs["tracker_name"]
         body = data_tracker_schema.desired_body(inputs, create_bucket=True, with_status=False)
-        try:
-            client.create_tracker(body, "v3")
-        except (ResponseLostError, ApiError) as error:
-            if isinstance(error, ApiError) and error.status not in _AMBIGUOUS_STATUS:
-                raise
-            if client.get_tracker("v3", name, "data") is None:
-                client.create_tracker(body, "v3")
+        client.transport.post_once(
+            lambda: client.create_tracker(body, "v3") or body, lambda: client.get_tracker("v3", name, "data")
+        )
         if inputs["status"] == "disabled":
             client.update_tracker(data_tracker_schema.desired_body(inputs, create_bucket=False, with_status=True), "v3")
         state = self._current(client, name)
@@ -415,13 +412,11 @@ class NotificationProvider(_ScopedProvider):
         inputs = notification_schema.with_defaults(_declared(props, notification_schema.INPUT_FIELDS))
         client, scope = self._client_for_new(inputs)
         body = notification_schema.desired_body(inputs)
-        try:
-            answer: dict[str, Any] | None = client.create_notification(body)
-        except (ResponseLostError, ApiError) as error:
-            if isinstance(error, ApiError) and error.status not in _AMBIGUOUS_STATUS:
-                raise
-            # Names are unique per project: the name tells whether the lost POST took effect.
-            answer = client.find_notification(name=inputs["notification_name"]) or client.create_notification(body)
+        # Names are unique per project: the name tells whether a lost POST took effect.
+        answer = client.transport.post_once(
+            lambda: client.create_notification(body),
+            lambda: client.find_notification(name=inputs["notification_name"]),
+        )
         state = notification_schema.state_from_answer(answer or {})
         if not state["notification_id"]:
             found = client.find_notification(name=inputs["notification_name"])

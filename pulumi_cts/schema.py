@@ -294,16 +294,23 @@ def desired_body(inputs: Mapping[str, Any], *, create_bucket: bool) -> dict[str,
     return body
 
 
-def update_body(inputs: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+def update_body(
+    inputs: Mapping[str, Any], current: Mapping[str, Any], *, create_bucket: bool | None = None
+) -> dict[str, Any]:
     """The PUT body: the complete desired state, status included.
 
     `is_obs_created` asks CTS to create the bucket, which only makes sense when the tracker moves
-    to a bucket it does not use yet.
+    to a bucket it does not use yet (unless `create_bucket` decides otherwise).
     """
     moving = inputs.get("bucket_name") != current.get("bucket_name")
-    body = desired_body(inputs, create_bucket=moving)
+    body = desired_body(inputs, create_bucket=moving if create_bucket is None else create_bucket)
     body["status"] = with_defaults(inputs)["status"]
     return body
+
+
+def asks_to_create_bucket(body: Mapping[str, Any]) -> bool:
+    """Whether a request body (either API version) asks CTS to create the bucket."""
+    return bool(_pick(body, "is_obs_created"))
 
 
 def _pick(answer: Mapping[str, Any], key: str) -> Any:
@@ -452,9 +459,11 @@ def region_of_project(project_name: str) -> str:
 
 def resource_scope(inputs: Mapping[str, Any], default: Scope) -> Scope:
     """The scope a resource declares, falling back to the provider's scope field by field."""
-    project_id = inputs.get("project_id")
-    project_name = inputs.get("project_name")
-    region = inputs.get("region")
+    # Only strings count: `check` reports anything else, and diff must not fail on it first.
+    project_id, project_name, region = (
+        value if isinstance(value, str) else None
+        for value in (inputs.get("project_id"), inputs.get("project_name"), inputs.get("region"))
+    )
     if project_id:
         return Scope(region=region or default.region, project_id=project_id)
     if project_name:

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -23,6 +23,10 @@ log = logging.getLogger("pulumi_cts.http")
 
 SECRET_HEADERS = frozenset({"x-auth-token", "x-subject-token", "authorization", "x-security-token"})
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+# A 5xx answer to a POST does not say whether the work was done.
+AMBIGUOUS_STATUS = frozenset({500, 502, 503, 504})
+
+T = TypeVar("T")
 
 
 class RefreshableAuth(Protocol):
@@ -168,6 +172,13 @@ class Transport:
                     # Per request: a session-level setting loses to REQUESTS_CA_BUNDLE in requests.
                     verify=self.verify,
                 )
+            except requests.exceptions.SSLError:
+                # A certificate problem does not go away by asking again.
+                raise TransportError(
+                    f"{operation} ({target}) failed: the TLS certificate of {url.split('/')[2]} could not be "
+                    "verified; trust its CA with cts:caCert (OS_CACERT), or, for a test endpoint only, "
+                    "set cts:insecure (OS_INSECURE)"
+                ) from None
             except requests.RequestException as exc:
                 kind = type(exc).__name__
                 log.debug("%s %s -> %s after %.3fs", method, url, kind, self.clock() - started)
@@ -208,6 +219,29 @@ class Transport:
             log.debug("retrying %s %s in %.2fs (try %d failed: %s)", method, url, delay, attempt, last_problem)
             self.sleep(delay)
             waited += delay
+
+    def post_once(self, create: Callable[[], T], find: Callable[[], T | None]) -> T:
+        """Create something exactly once although a POST may not be repeated blindly.
+
+        When the outcome of `create` is unknown (the answer was lost, or a 5xx that may come after
+        the work was done), `find` looks for the result before the next try, within the same
+        bounded budget and backoff as every other retry.
+        """
+        attempt = 0
+        while True:
+            try:
+                return create()
+            except (ResponseLostError, ApiError) as error:
+                if isinstance(error, ApiError) and error.status not in AMBIGUOUS_STATUS:
+                    raise
+                found = find()
+                if found is not None:
+                    log.info("the outcome of a create was unknown; it had taken effect")
+                    return found
+                attempt += 1
+                if attempt >= self.policy.max_attempts:
+                    raise
+                self.sleep(self.policy.backoff(attempt - 1, self.rng))
 
     def _log(self, response: requests.Response, started: float) -> None:
         if not log.isEnabledFor(logging.DEBUG):
