@@ -211,7 +211,7 @@ class TrackerProvider(_ScopedProvider):
             return self._adopt(client, inputs, client.get_tracker(version) or {}, scope)
         state = schema.state_from_answer(answer)
         if inputs["status"] == "disabled" and state["status"] != "disabled":
-            state = self._put(client, inputs, state)
+            state = self._put(client, inputs, state, just_created=answer)
         return CreateResult(schema.resource_id(client.project_id), self._outputs(inputs, state, client, scope))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -296,8 +296,18 @@ class TrackerProvider(_ScopedProvider):
         state = self._put(client, inputs, schema.state_from_answer(current))
         return CreateResult(schema.resource_id(client.project_id), self._outputs(inputs, state, client, scope))
 
-    def _put(self, client: CtsClient, inputs: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
-        """One PUT of the complete desired state; a GET only when the PUT answers without a body."""
+    def _put(
+        self,
+        client: CtsClient,
+        inputs: Mapping[str, Any],
+        current: Mapping[str, Any],
+        just_created: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """One PUT of the complete desired state.
+
+        When the PUT answers without a body (as documented), the state is read back with one GET,
+        except right after a create: then the create's answer plus the sent body is the state.
+        """
         version = inputs["api_version"]
         body = schema.update_body(inputs, current)
         try:
@@ -306,7 +316,10 @@ class TrackerProvider(_ScopedProvider):
             # Moving back to a bucket CTS created earlier: it exists now, so just use it.
             if error.error_code != "CTS.0215" or not schema.asks_to_create_bucket(body):
                 raise
-            answer = client.update_tracker(schema.update_body(inputs, current, create_bucket=False), version)
+            body = schema.update_body(inputs, current, create_bucket=False)
+            answer = client.update_tracker(body, version)
+        if (answer is None or not (answer.get("bucket_name") or answer.get("obs_info"))) and just_created:
+            answer = schema.answer_after_put(just_created, body)
         if answer is None or not (answer.get("bucket_name") or answer.get("obs_info")):
             answer = client.get_tracker(version)
             if answer is None:

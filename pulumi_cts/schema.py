@@ -308,6 +308,21 @@ def update_body(
     return body
 
 
+def answer_after_put(answer: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+    """The tracker after a successful PUT of `body` that answered without a body.
+
+    A PUT replaces the whole configuration, so the sent body is the new configuration; ids and
+    times stay as in the earlier `answer`.
+    """
+    merged: dict[str, Any] = {**answer, **body}
+    for nested in ("obs_info", "lts"):
+        if isinstance(answer.get(nested), Mapping) and isinstance(body.get(nested), Mapping):
+            merged[nested] = {**answer[nested], **body[nested]}
+    if "is_lts_enabled" in body and isinstance(answer.get("lts"), Mapping):
+        merged["lts"] = {**answer["lts"], "is_lts_enabled": body["is_lts_enabled"]}
+    return merged
+
+
 def asks_to_create_bucket(body: Mapping[str, Any]) -> bool:
     """Whether a request body (either API version) asks CTS to create the bucket."""
     return bool(_pick(body, "is_obs_created"))

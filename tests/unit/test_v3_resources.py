@@ -84,8 +84,13 @@ def test_v3_disabled_tracker_is_disabled_by_a_follow_up_put_with_the_full_body()
         mock_iam(mock)
         mock.post(f"{V3}/tracker", status_code=201, json=V3_TRACKER)
         put = mock.put(f"{V3}/tracker", status_code=200, text="")
-        mock.get(f"{V3}/trackers", json={"trackers": [{**V3_TRACKER, "status": "disabled"}]})
+        get = mock.get(f"{V3}/trackers", json={"trackers": [{**V3_TRACKER, "status": "disabled"}]})
         outs = prov.create(checked(prov, {**V3_INPUTS, "api_version": "v3", "status": "disabled"})).outs or {}
+
+    # The PUT answered without a body: the create's answer plus the complete PUT body is the state.
+    assert get.call_count == 0
+    assert outs["obs_info"]["is_authorized_bucket"] is True and outs["tracker_id"] == V3_TRACKER["id"]
+    assert outs["lts"] == {"is_lts_enabled": False, "log_group_name": "CTS", "log_topic_name": "system-trace"}
 
     body = put.last_request.json()
     assert body["status"] == "disabled" and body["tracker_type"] == "system"
