@@ -290,3 +290,15 @@ def test_responses_are_plain_json(configured_engine: EngineHarness) -> None:
     # Integers such as create_time come back as JSON numbers (floats on the wire).
     assert isinstance(created.outputs["create_time"], float)
     assert created.outputs["create_time"] > 0
+
+
+def test_get_reads_a_tracker_by_id_alone(configured_engine: EngineHarness, cts_api: CtsApi) -> None:
+    # `Tracker.get(name, id)` registers only placeholders; the engine then sends Read with the
+    # program's props as both state and inputs.
+    created = configured_engine.create(configured_engine.check({}, PROGRAM).inputs)
+    placeholders = {"bucket_name": "", "tracker_name": None, "detail": None, PROVIDER_KEY: configured_engine.blob}
+    got = configured_engine.read(f"{cts_api.project_id}/system", placeholders, placeholders)
+    assert got.id == created.id
+    assert got.outputs["bucket_name"] == BUCKET
+    assert got.outputs["kms_id"] == KMS_KEY
+    assert got.outputs["project_id"] == cts_api.project_id
