@@ -1,5 +1,6 @@
-"""`TrackerProvider`: the check / diff / create / read / update / delete logic the Pulumi engine runs
-for a `Tracker`, inside the provider process. Field rules live in `schema`, HTTP in `client`.
+"""The check / diff / create / read / update / delete logic the Pulumi engine runs inside the provider
+process: `TrackerProvider`, `DataTrackerProvider`, `NotificationProvider`. Field rules live in the
+`*schema` modules, HTTP in `client`.
 """
 
 from __future__ import annotations
