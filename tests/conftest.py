@@ -1,10 +1,12 @@
-"""Every test starts with no shared HTTP session or cached token left by another test; in CI,
-property-based tests draw the same examples every run, so a red build is reproducible."""
+"""Every test runs isolated from the machine's cloud settings (`OS_*`/`CTS_*`/`S3_*` variables,
+clouds.yaml in the working and home directories) and with no shared HTTP session or cached token
+left by another test. In CI, property-based tests draw the same examples every run."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -21,3 +23,16 @@ def _fresh_connections() -> Iterator[None]:
     forget_shared_connections()
     yield
     forget_shared_connections()
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Settings fall back to environment variables and clouds.yaml files: hide the developer's."""
+    for name in list(os.environ):
+        if name.startswith(("OS_", "CTS_", "S3_")):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.chdir(tmp_path)

@@ -28,19 +28,6 @@ SECRET_KEY = "emulator-secret-key-0f9e8d7c6b5a"
 REPO_ROOT = Path(pulumi_cts.__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """The provider and doctor read os.environ, the working directory and home: isolate all three."""
-    for name in list(os.environ):
-        if name.startswith(("OS_", "CTS_", "S3_")):
-            monkeypatch.delenv(name)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.chdir(tmp_path)
-    yield
-
-
 @pytest.fixture
 def signing_emulator() -> Iterator[Emulator]:
     """An emulator that checks SDK-HMAC-SHA256 signatures against one access key pair."""

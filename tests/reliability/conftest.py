@@ -5,11 +5,9 @@ engine configures them (with short retry waits), and a server-side view of every
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,18 +45,6 @@ OUTPUT_PLACEHOLDERS: dict[str, Any] = {
     "tracker_id": None,
     "obs_info": None,
 }
-
-
-@pytest.fixture(autouse=True)
-def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Settings fall back to `OS_*`/`CTS_*` variables, clouds.yaml in cwd and home: isolate all of them."""
-    for name in list(os.environ):
-        if name.startswith(("OS_", "CTS_")):
-            monkeypatch.delenv(name)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(scope="module")

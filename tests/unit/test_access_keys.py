@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,17 +39,6 @@ AKSK_CONFIG = {
 }
 PROJECTS_URL = f"{AUTH_URL}/projects"
 SEED_INPUTS = engine_inputs(**SEED_REQUEST)
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """The provider reads os.environ and the clouds.yaml search path: make both empty."""
-    for name in list(os.environ):
-        if name.startswith(("OS_", "CTS_", "S3_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    yield
 
 
 def mock_projects(mock: requests_mock.Mocker) -> Any:

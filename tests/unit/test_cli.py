@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,19 +40,6 @@ class Run:
     @property
     def text(self) -> str:
         return self.out + self.err
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """doctor reads os.environ, the working directory and the home directory: isolate all three."""
-    for name in list(os.environ):
-        if name.startswith(("OS_", "CTS_", "S3_")):
-            monkeypatch.delenv(name)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.chdir(tmp_path)
-    yield
 
 
 def stack_file(tmp_path: Path, config: Mapping[str, Any], name: str = "Pulumi.ci.yaml") -> Path:

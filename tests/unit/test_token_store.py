@@ -53,6 +53,7 @@ def test_processes_starting_together_make_one_iam_call(tmp_path: Path) -> None:
             [sys.executable, "-c", WORKER, str(directory), str(counter), str(start_at)],
             stdout=subprocess.PIPE,
             text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
         )
         for _ in range(8)
     ]
