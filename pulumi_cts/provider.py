@@ -34,7 +34,7 @@ log = logging.getLogger("pulumi_cts")
 
 
 def enable_debug_logging() -> None:
-    """Log every HTTP call (credentials masked) to stderr, which the engine shows with `-v`/`--logflow`."""
+    """Log every HTTP call (credentials masked) to stderr, which the engine passes through (pulumi 3.146+)."""
     package_log = logging.getLogger("pulumi_cts")
     if not any(getattr(h, "_pulumi_cts", False) for h in package_log.handlers):
         handler = logging.StreamHandler()
