@@ -120,17 +120,7 @@ class CtsClient:
 
     def create_tracker(self, body: Mapping[str, Any], api_version: str = "v1.0") -> dict[str, Any] | None:
         """`POST /{version}/{project_id}/tracker`; the created tracker as answered (None if no body)."""
-        name = str(body.get("tracker_name") or TRACKER_NAME)
-        response = self._send(
-            "POST",
-            TRACKER_PATHS[api_version].create,
-            "Creating the CTS tracker",
-            api_version,
-            self._target(name),
-            idempotent=False,
-            json_body=body,
-        )
-        return _json_tracker(response, name)
+        return self._write_tracker("POST", TRACKER_PATHS[api_version].create, "Creating", body, api_version)
 
     def get_tracker(
         self, api_version: str = "v1.0", name: str = TRACKER_NAME, tracker_type: str | None = None
@@ -141,14 +131,20 @@ class CtsClient:
 
     def update_tracker(self, body: Mapping[str, Any], api_version: str = "v1.0") -> dict[str, Any] | None:
         """`PUT` of the complete desired body (v1.0: `/tracker/system`; v3: `/tracker`)."""
+        return self._write_tracker("PUT", TRACKER_PATHS[api_version].update, "Updating", body, api_version)
+
+    def _write_tracker(
+        self, method: str, path: str, verb: str, body: Mapping[str, Any], api_version: str
+    ) -> dict[str, Any] | None:
+        # Only the PUT may be repeated blindly: it sends the complete state, so twice is the same.
         name = str(body.get("tracker_name") or TRACKER_NAME)
         response = self._send(
-            "PUT",
-            TRACKER_PATHS[api_version].update,
-            "Updating the CTS tracker",
+            method,
+            path,
+            f"{verb} the CTS tracker",
             api_version,
             self._target(name),
-            idempotent=True,
+            idempotent=method == "PUT",
             json_body=body,
         )
         return _json_tracker(response, name)

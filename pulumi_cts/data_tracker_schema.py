@@ -57,7 +57,6 @@ INPUT_FIELDS = (
     *SCOPE_FIELDS,
 )
 OUTPUT_ONLY_FIELDS = ("tracker_id", "detail", "create_time", "domain_id", "obs_info")
-REPLACE_FIELDS = ("tracker_name", "data_bucket.data_bucket_name")
 
 
 def _known(value: Any) -> bool:

@@ -255,6 +255,17 @@ class TrackerProvider(_ScopedProvider):
         version = inputs["api_version"]
         body = schema.desired_body(inputs, create_bucket=True)
 
+        def create() -> dict[str, Any] | None:
+            try:
+                return client.create_tracker(body, version)
+            except TrackerExistsError as error:
+                raise error.recast(
+                    hint=(
+                        f"{scope.describe()} already has a tracker. Pulumi cannot import dynamic resources; "
+                        "set adopt_existing=True on this Tracker to take it over with the declared settings"
+                    )
+                ) from None
+
         def find() -> dict[str, Any] | None:
             current = client.get_tracker(version)
             if current is None or _same_destination(schema.state_from_answer(current), inputs):
@@ -268,27 +279,17 @@ class TrackerProvider(_ScopedProvider):
             )
 
         try:
-            answer = client.transport.post_once(lambda: client.create_tracker(body, version), find)
-        except TrackerExistsError as error:
+            answer = client.transport.post_once(create, find)
+        except TrackerExistsError:
             if inputs.get("adopt_existing"):
                 return None
-            if error.status == 409:
-                raise
-            raise error.recast(
-                hint=(
-                    f"{scope.describe()} already has a tracker. Pulumi cannot import dynamic resources; "
-                    "set adopt_existing=True on this Tracker to take it over with the declared settings"
-                )
-            ) from None
+            raise
         if answer is None:
             return None
         if answer.get("bucket_name") or answer.get("obs_info"):
             return answer
         # An answer without the settings (some versions answer only ids): the sent body is the truth.
-        return {
-            **schema.state_from_answer(schema.desired_body({**inputs, "api_version": "v1.0"}, create_bucket=True)),
-            **answer,
-        }
+        return {**body, **answer}
 
     def _adopt(
         self, client: CtsClient, inputs: Mapping[str, Any], current: Mapping[str, Any], scope: Scope

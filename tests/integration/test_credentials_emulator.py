@@ -220,36 +220,31 @@ def test_doctor_with_access_keys_against_a_signing_emulator(
     assert "[FAIL] access key" in out and "HTTP 401" in out and "Traceback" not in out
 
 
-def test_doctor_runs_as_a_module_entry_point(
-    emulator: Emulator, stack_config: dict[str, Any], password: str, tmp_path: Path
-) -> None:
-    path = write_stack(tmp_path, {k: v for k, v in stack_config.items() if k != "cts:password"})
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "CTS_", "S3_"))}
-    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), environ.get("PYTHONPATH")]))
-    environ["OS_PASSWORD"] = password
-    finished = subprocess.run(
-        [sys.executable, "-m", "pulumi_cts.cli", "doctor", "--stack-config", str(path)],
-        cwd=tmp_path,
-        env=environ,
+def run_doctor(stack_file: Path, cwd: Path, **environ: str) -> subprocess.CompletedProcess[str]:
+    """`python -m pulumi_cts.cli doctor` in a process of its own, as a pipeline step runs it."""
+    env = {**os.environ, **environ}  # the suite's isolation fixture already removed OS_*/CTS_*/S3_*
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-m", "pulumi_cts.cli", "doctor", "--stack-config", str(stack_file)],
+        cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_doctor_runs_as_a_module_entry_point(
+    emulator: Emulator, stack_config: dict[str, Any], password: str, tmp_path: Path
+) -> None:
+    path = write_stack(tmp_path, {k: v for k, v in stack_config.items() if k != "cts:password"})
+    finished = run_doctor(path, tmp_path, OS_PASSWORD=password)
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "environment OS_PASSWORD" in finished.stdout
     assert "no tracker 'system'" in finished.stdout
     assert password not in finished.stdout + finished.stderr
 
-    environ["OS_PASSWORD"] = ""
-    failed = subprocess.run(
-        [sys.executable, "-m", "pulumi_cts.cli", "doctor", "--stack-config", str(path)],
-        cwd=tmp_path,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    failed = run_doctor(path, tmp_path, OS_PASSWORD="")
     assert failed.returncode == 1
     assert "OS_PASSWORD" in failed.stdout and "Traceback" not in failed.stdout + failed.stderr

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Request, Response
 from pulumi_cts import TrackerProvider
 from pulumi_cts.emulator import Emulator
 from pulumi_cts.emulator.server import EmulatorApp
+from pulumi_cts.schema import OUTPUT_ONLY_FIELDS
 from pulumi_cts.transport import RetryPolicy
 
 BUCKET = "reliability-audit-trail"
@@ -37,14 +38,7 @@ FAST_POLICY = RetryPolicy(
 
 # The provider blob a program registers; the engine sends it in every property bag.
 BLOB = str(serialize_provider(TrackerProvider()))
-OUTPUT_PLACEHOLDERS: dict[str, Any] = {
-    "tracker_name": None,
-    "detail": None,
-    "create_time": None,
-    "domain_id": None,
-    "tracker_id": None,
-    "obs_info": None,
-}
+OUTPUT_PLACEHOLDERS: dict[str, Any] = dict.fromkeys(OUTPUT_ONLY_FIELDS)
 
 
 @pytest.fixture(scope="module")
