@@ -130,47 +130,47 @@ class IamInternalError(IamError):
 # --- CTS ---
 
 
-class CtsError(EmulatorError):
-    pass
+class CtsServiceError(EmulatorError):
+    """Base for CTS.* answers (named apart from the package's own `pulumi_cts.errors.CtsError`)."""
 
 
-class NoPermission(CtsError):
+class NoPermission(CtsServiceError):
     status = 403
     error_code = "CTS.0002"
     default_msg = "Authentication failed or you do not have the permission for the operation."
 
 
-class InvalidBody(CtsError):
+class InvalidBody(CtsServiceError):
     status = 400
     error_code = "CTS.0003"
     default_msg = "The message body is empty or invalid."
 
 
-class CtsInternalError(CtsError):
+class CtsInternalError(CtsServiceError):
     status = 500
     error_code = "CTS.0004"
     default_msg = "Failed to write data."
 
 
-class TrackerQuotaExceeded(CtsError):
+class TrackerQuotaExceeded(CtsServiceError):
     status = 400
     error_code = "CTS.0200"
     default_msg = "The number of trackers has reached the upper limit."
 
 
-class TrackerAlreadyExists(CtsError):
+class TrackerAlreadyExists(CtsServiceError):
     status = 400
     error_code = "CTS.0201"
     default_msg = "A management tracker has already been created."
 
 
-class InvalidTrackerType(CtsError):
+class InvalidTrackerType(CtsServiceError):
     status = 400
     error_code = "CTS.0202"
     default_msg = "The tracker_type must be either system or data."
 
 
-class InvalidDataTrackerName(CtsError):
+class InvalidDataTrackerName(CtsServiceError):
     status = 400
     error_code = "CTS.0203"
     default_msg = (
@@ -179,117 +179,117 @@ class InvalidDataTrackerName(CtsError):
     )
 
 
-class InvalidTrackerName(CtsError):
+class InvalidTrackerName(CtsServiceError):
     status = 400
     error_code = "CTS.0204"
     default_msg = "The tracker_name of a management tracker can only be system."
 
 
-class InvalidStatus(CtsError):
+class InvalidStatus(CtsServiceError):
     status = 400
     error_code = "CTS.0205"
     default_msg = "The status can only be enabled or disabled."
 
 
-class DataBucketNotAllowed(CtsError):
+class DataBucketNotAllowed(CtsServiceError):
     status = 400
     error_code = "CTS.0206"
     default_msg = "The data_bucket parameter is not allowed for a management tracker."
 
 
-class ReservedTrackerName(CtsError):
+class ReservedTrackerName(CtsServiceError):
     status = 400
     error_code = "CTS.0207"
     default_msg = "The tracker_name of a data tracker cannot be system or system-trace."
 
 
-class DataTrackerAlreadyExists(CtsError):
+class DataTrackerAlreadyExists(CtsServiceError):
     status = 400
     error_code = "CTS.0208"
     default_msg = "The tracker already exists."
 
 
-class DataEventConflict(CtsError):
+class DataEventConflict(CtsServiceError):
     status = 400
     error_code = "CTS.0209"
     default_msg = "The same operation type on an OBS bucket can be tracked by only one tracker."
 
 
-class BucketNameEmpty(CtsError):
+class BucketNameEmpty(CtsServiceError):
     status = 400
     error_code = "CTS.0210"
     default_msg = "The tracked OBS bucket cannot be empty: bucket_name is required."
 
 
-class BucketNotFound(CtsError):
+class BucketNotFound(CtsServiceError):
     # The v1.0 create page documents 404 for a missing bucket, although the code table says 400.
     status = 404
     error_code = "CTS.0211"
     default_msg = "Check bucket failed. The bucket does not exist."
 
 
-class TrackedBucketNotFound(CtsError):
+class TrackedBucketNotFound(CtsServiceError):
     # The tracked bucket of a data tracker: the code table's 400, not the v1.0 create page's 404.
     status = 400
     error_code = "CTS.0211"
     default_msg = "The tracked OBS bucket does not exist."
 
 
-class TrackedBucketImmutable(CtsError):
+class TrackedBucketImmutable(CtsServiceError):
     status = 400
     error_code = "CTS.0212"
     default_msg = "The tracked OBS bucket cannot be modified."
 
 
-class TransferBucketIsTracked(CtsError):
+class TransferBucketIsTracked(CtsServiceError):
     status = 400
     error_code = "CTS.0213"
     default_msg = "The transfer OBS bucket cannot be the tracked bucket."
 
 
-class TrackerNotFound(CtsError):
+class TrackerNotFound(CtsServiceError):
     status = 404
     error_code = "CTS.0214"
     default_msg = "The tracker does not exist."
 
 
-class BucketAlreadyExists(CtsError):
+class BucketAlreadyExists(CtsServiceError):
     status = 400
     error_code = "CTS.0215"
     default_msg = "Check bucket failed. The bucket already exists."
 
 
-class InvalidFilePrefix(CtsError):
+class InvalidFilePrefix(CtsServiceError):
     status = 400
     error_code = "CTS.0218"
     default_msg = "The file_prefix_name format is invalid: 0 to 64 characters of letters, digits, '-', '_' and '.'."
 
 
-class KmsNotSupported(CtsError):
+class KmsNotSupported(CtsServiceError):
     status = 400
     error_code = "CTS.0220"
     default_msg = "KMS encryption is not supported for this tracker: only management trackers encrypt trace files."
 
 
-class KmsIdEmpty(CtsError):
+class KmsIdEmpty(CtsServiceError):
     status = 400
     error_code = "CTS.0221"
     default_msg = "The KMS ID is empty: kms_id is required when is_support_trace_files_encryption is true."
 
 
-class KmsVerificationFailed(CtsError):
+class KmsVerificationFailed(CtsServiceError):
     status = 400
     error_code = "CTS.0222"
     default_msg = "KMS verification failed: the key does not exist."
 
 
-class InvalidDataEvent(CtsError):
+class InvalidDataEvent(CtsServiceError):
     status = 400
     error_code = "CTS.0225"
     default_msg = "The bucket operation (data_event) must be WRITE, READ or both."
 
 
-class InvalidBucketName(CtsError):
+class InvalidBucketName(CtsServiceError):
     status = 400
     error_code = "CTS.0231"
     default_msg = (
@@ -298,43 +298,43 @@ class InvalidBucketName(CtsError):
     )
 
 
-class NotificationNameExists(CtsError):
+class NotificationNameExists(CtsServiceError):
     status = 400
     error_code = "CTS.0400"
     default_msg = "The notification name already exists."
 
 
-class InvalidOperations(CtsError):
+class InvalidOperations(CtsServiceError):
     status = 400
     error_code = "CTS.0401"
     default_msg = "The operations parameter is invalid."
 
 
-class InvalidTopic(CtsError):
+class InvalidTopic(CtsServiceError):
     status = 400
     error_code = "CTS.0402"
     default_msg = "The SMN topic does not exist: topic_id must be an SMN topic URN urn:smn:REGION:PROJECT:NAME."
 
 
-class NotificationNotFound(CtsError):
+class NotificationNotFound(CtsServiceError):
     status = 404
     error_code = "CTS.0403"
     default_msg = "The notification does not exist."
 
 
-class NotificationQuotaExceeded(CtsError):
+class NotificationQuotaExceeded(CtsServiceError):
     status = 400
     error_code = "CTS.0407"
     default_msg = "The number of key event notifications has reached the upper limit."
 
 
-class InvalidNotificationType(CtsError):
+class InvalidNotificationType(CtsServiceError):
     status = 400
     error_code = "CTS.0410"
     default_msg = "The notification_type can only be smn."
 
 
-class InvalidNotificationName(CtsError):
+class InvalidNotificationName(CtsServiceError):
     status = 400
     error_code = "CTS.0411"
     default_msg = "The notification_name is invalid: 1 to 64 characters of letters, digits and '_'."

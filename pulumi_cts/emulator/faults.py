@@ -12,6 +12,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from pulumi_cts.emulator.common import optional_field
+
 ACTIONS = ("respond", "drop", "drop_after")
 SERVICES = ("iam", "cts")
 _DEFAULT_ERROR_CODES = {"iam": "IAM.0006", "cts": "CTS.0001"}
@@ -27,14 +29,6 @@ _FIELDS = (
     "action",
     "retry_after",
 )
-
-
-def _optional(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
-    value = data.get(key)
-    # bool is an int subclass; a JSON `true` is never meant as a status or a count.
-    if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-        raise ValueError(f"{key} must be {getattr(kind, '__name__', kind)} or null, got {value!r}")
-    return value
 
 
 @dataclasses.dataclass
@@ -60,29 +54,29 @@ class FaultRule:
         unknown = set(data) - set(_FIELDS)
         if unknown:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")
-        service = _optional(data, "service", str)
+        service = optional_field(data, "service", str)
         if service is not None and service not in SERVICES:
             raise ValueError(f"service must be one of {SERVICES} or null")
-        method = _optional(data, "method", str)
-        path = _optional(data, "path", str)
+        method = optional_field(data, "method", str)
+        path = optional_field(data, "path", str)
         if path is not None:
             try:
                 re.compile(path)
             except re.error as e:
                 raise ValueError(f"path is not a valid regular expression: {e}") from e
-        status = _optional(data, "status", int)
+        status = optional_field(data, "status", int)
         if status is not None and not 100 <= status <= 599:
             raise ValueError("status must be an HTTP status between 100 and 599")
-        latency_ms = _optional(data, "latency_ms", int) or 0
+        latency_ms = optional_field(data, "latency_ms", int) or 0
         if latency_ms < 0:
             raise ValueError("latency_ms must not be negative")
-        times = _optional(data, "times", int)
+        times = optional_field(data, "times", int)
         if times is not None and times < 1:
             raise ValueError("times must be at least 1 (or null for every request)")
         action = data.get("action") or "respond"
         if action not in ACTIONS:
             raise ValueError(f"action must be one of {ACTIONS}")
-        retry_after = _optional(data, "retry_after", (int, float))
+        retry_after = optional_field(data, "retry_after", (int, float))
         if retry_after is not None and retry_after < 0:
             raise ValueError("retry_after must not be negative")
         if action == "respond" and status is None and latency_ms == 0:
@@ -93,8 +87,8 @@ class FaultRule:
             method=method.upper() if method else None,
             path=path,
             status=status,
-            error_code=_optional(data, "error_code", str),
-            error_msg=_optional(data, "error_msg", str),
+            error_code=optional_field(data, "error_code", str),
+            error_msg=optional_field(data, "error_msg", str),
             latency_ms=latency_ms,
             times=times,
             action=action,

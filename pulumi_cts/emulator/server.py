@@ -27,19 +27,15 @@ from werkzeug.wrappers import Request, Response
 
 from pulumi_cts.emulator import exceptions
 from pulumi_cts.emulator.backend import Backend, Clock, RequestLog, RequestRecord
-from pulumi_cts.emulator.control import ControlResponse, EmulatorControl, pinned_session
+from pulumi_cts.emulator.common import REQUEST_ID_KEY, error_response, iso_timestamp, json_response
+from pulumi_cts.emulator.control_client import EmulatorControl, pinned_session
+from pulumi_cts.emulator.control_responses import ControlResponse
+from pulumi_cts.emulator.cts_v1_responses import CtsResponse
+from pulumi_cts.emulator.cts_v3_responses import CtsV3Response
 from pulumi_cts.emulator.faults import FaultRule, FaultRules
+from pulumi_cts.emulator.gateway import Authenticator
+from pulumi_cts.emulator.iam_responses import IamResponse
 from pulumi_cts.emulator.models import utcnow
-from pulumi_cts.emulator.responses import (
-    REQUEST_ID_KEY,
-    Authenticator,
-    CtsResponse,
-    IamResponse,
-    error_response,
-    iso_timestamp,
-    json_response,
-)
-from pulumi_cts.emulator.responses_v3 import CtsV3Response
 from pulumi_cts.emulator.urls import service_of, url_map
 
 if TYPE_CHECKING:

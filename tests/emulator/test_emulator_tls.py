@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from pulumi_cts.emulator import Emulator, server_ssl_context
-from pulumi_cts.emulator.control import pinned_session
+from pulumi_cts.emulator.control_client import pinned_session
 from tests.emulator import tls
 from tests.emulator.helpers import BUCKET, Api, EmulatorFactory
 from tests.emulator.tls import make_ca_and_server_cert

@@ -14,6 +14,16 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from pulumi_cts.emulator import exceptions
+from pulumi_cts.emulator.common import (
+    body_field,
+    body_object,
+    empty_response,
+    invalid_body,
+    json_object,
+    json_response,
+)
+from pulumi_cts.emulator.cts_v1_responses import tracker_resource, tracker_status
+from pulumi_cts.emulator.gateway import CtsHandlers
 from pulumi_cts.emulator.models import (
     COMPRESS_TYPES,
     TRACE_RATINGS,
@@ -27,14 +37,6 @@ from pulumi_cts.emulator.models import (
     TrackerRequest,
     TrackerSettings,
     epoch_ms,
-)
-from pulumi_cts.emulator.responses import (
-    CtsHandlers,
-    empty_response,
-    json_response,
-    parse_json_body,
-    tracker_resource,
-    tracker_status,
 )
 
 NOTIFICATION_TYPES = ("smn",)
@@ -50,36 +52,6 @@ _EPOCH_MS = re.compile(r"\d{13}")
 _FILTER_RULE = re.compile(r"(api_version|code|trace_rating|trace_type|resource_id|resource_name)\s*(!=|=)\s*\S.*")
 
 
-def _invalid(message: str) -> exceptions.InvalidBody:
-    return exceptions.InvalidBody(f"The message body is invalid: {message}")
-
-
-def _field(data: Mapping[str, Any], key: str, kind: type, default: Any) -> Any:
-    """`data[key]` if it is a `kind` (a JSON true is no number), `default` if absent or null; else CTS.0003."""
-    value = data.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise _invalid(f"{key} must be a {'number' if kind is int else kind.__name__}.")
-    return value
-
-
-def _object(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise _invalid(f"{key} must be an object.")
-    return value
-
-
-def _json_object(request: Request) -> Mapping[str, Any]:
-    body = parse_json_body(request, exceptions.InvalidBody)
-    if not isinstance(body, dict):
-        raise _invalid("it must be a JSON object.")
-    return body
-
-
 # --- trackers ---
 
 
@@ -88,26 +60,26 @@ def v3_tracker_request(body: Mapping[str, Any], with_status: bool) -> TrackerReq
     tracker_type = body.get("tracker_type")
     if tracker_type not in TRACKER_TYPES:
         raise exceptions.InvalidTrackerType(f"The tracker_type must be either system or data, not {tracker_type!r}.")
-    tracker_name = _field(body, "tracker_name", str, "")
-    obs_info = _object(body, "obs_info")
+    tracker_name = body_field(body, "tracker_name", str, "")
+    obs_info = body_object(body, "obs_info")
     obs: Mapping[str, Any] = obs_info or {}
-    bucket_name = _field(obs, "bucket_name", str, "")
+    bucket_name = body_field(obs, "bucket_name", str, "")
     if obs_info is not None and not bucket_name:
         raise exceptions.BucketNameEmpty("The transfer OBS bucket cannot be empty: obs_info.bucket_name is required.")
-    compress_type = _field(obs, "compress_type", str, "gzip")
+    compress_type = body_field(obs, "compress_type", str, "gzip")
     if compress_type not in COMPRESS_TYPES:
-        raise _invalid(f"obs_info.compress_type must be gzip or json, not {compress_type!r}.")
+        raise invalid_body(f"obs_info.compress_type must be gzip or json, not {compress_type!r}.")
     settings = TrackerSettings(
         bucket_name=bucket_name,
-        file_prefix_name=_field(obs, "file_prefix_name", str, ""),
-        is_obs_created=_field(obs, "is_obs_created", bool, False),
+        file_prefix_name=body_field(obs, "file_prefix_name", str, ""),
+        is_obs_created=body_field(obs, "is_obs_created", bool, False),
         compress_type=compress_type,
-        is_sort_by_service=_field(obs, "is_sort_by_service", bool, True),
-        bucket_lifecycle=_field(obs, "bucket_lifecycle", int, None),
-        is_lts_enabled=_field(body, "is_lts_enabled", bool, False),
-        is_support_validate=_field(body, "is_support_validate", bool, False),
-        is_support_trace_files_encryption=_field(body, "is_support_trace_files_encryption", bool, False),
-        kms_id=_field(body, "kms_id", str, ""),
+        is_sort_by_service=body_field(obs, "is_sort_by_service", bool, True),
+        bucket_lifecycle=body_field(obs, "bucket_lifecycle", int, None),
+        is_lts_enabled=body_field(body, "is_lts_enabled", bool, False),
+        is_support_validate=body_field(body, "is_support_validate", bool, False),
+        is_support_trace_files_encryption=body_field(body, "is_support_trace_files_encryption", bool, False),
+        kms_id=body_field(body, "kms_id", str, ""),
         # A create has no status: a new tracker is always enabled.
         status=tracker_status(body) if with_status else "enabled",
     )
@@ -115,7 +87,7 @@ def v3_tracker_request(body: Mapping[str, Any], with_status: bool) -> TrackerReq
 
 
 def _data_bucket(body: Mapping[str, Any]) -> DataBucket | None:
-    data_bucket = _object(body, "data_bucket")
+    data_bucket = body_object(body, "data_bucket")
     if data_bucket is None:
         return None
     events = data_bucket.get("data_event")
@@ -123,7 +95,7 @@ def _data_bucket(body: Mapping[str, Any]) -> DataBucket | None:
         events = []
     if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
         raise exceptions.InvalidDataEvent(f"The bucket operation (data_event) must be a list, not {events!r}.")
-    return DataBucket(_field(data_bucket, "data_bucket_name", str, ""), tuple(events))
+    return DataBucket(body_field(data_bucket, "data_bucket_name", str, ""), tuple(events))
 
 
 def _tracker_type_filter(request: Request) -> str | None:
@@ -143,7 +115,7 @@ def notification_spec(body: Mapping[str, Any], with_status: bool) -> Notificatio
         raise exceptions.InvalidNotificationName(f"The notification_name must be a string, not {name!r}.")
     operation_type = body.get("operation_type")
     if operation_type not in OPERATION_TYPES:
-        raise _invalid(f"operation_type must be complete or customized, not {operation_type!r}.")
+        raise invalid_body(f"operation_type must be complete or customized, not {operation_type!r}.")
     status = "enabled"
     if with_status:
         requested = body.get("status")
@@ -157,7 +129,7 @@ def notification_spec(body: Mapping[str, Any], with_status: bool) -> Notificatio
         operation_type=str(operation_type),
         operations=_operations(body.get("operations")),
         notify_user_list=_user_groups(body.get("notify_user_list")),
-        topic_id=_field(body, "topic_id", str, ""),
+        topic_id=body_field(body, "topic_id", str, ""),
         filter=_filter(body.get("filter")),
         status=status,
     )
@@ -189,7 +161,7 @@ def _user_groups(value: Any) -> tuple[dict[str, Any], ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise _invalid("notify_user_list must be a list.")
+        raise invalid_body("notify_user_list must be a list.")
     groups = []
     for index, item in enumerate(value):
         if (
@@ -198,7 +170,7 @@ def _user_groups(value: Any) -> tuple[dict[str, Any], ...]:
             or not isinstance(item.get("user_list"), list)
             or not all(isinstance(u, str) for u in item["user_list"])
         ):
-            raise _invalid(f"notify_user_list[{index}] must be {{user_group: string, user_list: [string]}}.")
+            raise invalid_body(f"notify_user_list[{index}] must be {{user_group: string, user_list: [string]}}.")
         groups.append({"user_group": item["user_group"], "user_list": list(item["user_list"])})
     return tuple(groups)
 
@@ -207,18 +179,18 @@ def _filter(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise _invalid("filter must be an object.")
+        raise invalid_body("filter must be an object.")
     unknown = sorted(set(value) - {"condition", "is_support_filter", "rule"})
     if unknown:
-        raise _invalid(f"filter has unknown fields {unknown}.")
+        raise invalid_body(f"filter has unknown fields {unknown}.")
     if value.get("condition") is not None and value["condition"] not in FILTER_CONDITIONS:
-        raise _invalid(f"filter.condition must be AND or OR, not {value['condition']!r}.")
-    _field(value, "is_support_filter", bool, None)
+        raise invalid_body(f"filter.condition must be AND or OR, not {value['condition']!r}.")
+    body_field(value, "is_support_filter", bool, None)
     rules = value.get("rule")
     if rules is not None and (
         not isinstance(rules, list) or not all(isinstance(r, str) and _FILTER_RULE.fullmatch(r) for r in rules)
     ):
-        raise _invalid(
+        raise invalid_body(
             "filter.rule must be a list of 'FIELD = VALUE' or 'FIELD != VALUE' with FIELD one of api_version, code, "
             f"trace_rating, trace_type, resource_id, resource_name; got {rules!r}."
         )
@@ -237,7 +209,7 @@ def _epoch_ms_param(request: Request, name: str) -> int | None:
     if value is None or value == "":
         return None
     if _EPOCH_MS.fullmatch(value) is None:
-        raise _invalid(f"{name} must be a 13-digit UTC timestamp in milliseconds, not {value!r}.")
+        raise invalid_body(f"{name} must be a 13-digit UTC timestamp in milliseconds, not {value!r}.")
     return int(value)
 
 
@@ -246,7 +218,7 @@ def trace_query(request: Request, now_ms: int) -> TraceQuery:
     args = request.args
     raw_limit = args.get("limit") or str(DEFAULT_TRACE_LIMIT)
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_TRACE_LIMIT:
-        raise _invalid(f"limit must be an integer from 1 to {MAX_TRACE_LIMIT}, not {raw_limit!r}.")
+        raise invalid_body(f"limit must be an integer from 1 to {MAX_TRACE_LIMIT}, not {raw_limit!r}.")
     to_ms = _epoch_ms_param(request, "to")
     from_ms = _epoch_ms_param(request, "from")
     if to_ms is None:
@@ -254,13 +226,13 @@ def trace_query(request: Request, now_ms: int) -> TraceQuery:
     if from_ms is None:
         from_ms = to_ms - int(DEFAULT_TRACE_WINDOW.total_seconds() * 1000)
     if from_ms > to_ms:
-        raise _invalid(f"from ({from_ms}) must not be later than to ({to_ms}).")
+        raise invalid_body(f"from ({from_ms}) must not be later than to ({to_ms}).")
     tracker_type = args.get("trace_type") or None
     if tracker_type is not None and tracker_type not in TRACKER_TYPES:
-        raise _invalid(f"trace_type must be system or data, not {tracker_type!r}.")
+        raise invalid_body(f"trace_type must be system or data, not {tracker_type!r}.")
     rating = args.get("trace_rating")
     if rating and rating not in TRACE_RATINGS:
-        raise _invalid(f"trace_rating must be normal, warning or incident, not {rating!r}.")
+        raise invalid_body(f"trace_rating must be normal, warning or incident, not {rating!r}.")
     return TraceQuery(
         from_ms=from_ms,
         to_ms=to_ms,
@@ -287,14 +259,14 @@ class CtsV3Response(CtsHandlers):
 
     def create_tracker(self, request: Request, project_id: str) -> Response:
         project, caller = self._access(request, project_id)
-        tracker_request = v3_tracker_request(_json_object(request), with_status=False)
+        tracker_request = v3_tracker_request(json_object(request), with_status=False)
         tracker = self.backend.create_v3_tracker(project, tracker_request)
         self._record(request, project, caller, "createTracker", tracker_resource(tracker), 201, "v3")
         return json_response(tracker.v3_description(), 201)
 
     def update_tracker(self, request: Request, project_id: str) -> Response:
         project, caller = self._access(request, project_id)
-        tracker_request = v3_tracker_request(_json_object(request), with_status=True)
+        tracker_request = v3_tracker_request(json_object(request), with_status=True)
         tracker = self.backend.update_v3_tracker(project, tracker_request)
         self._record(request, project, caller, "updateTracker", tracker_resource(tracker), 200, "v3")
         return self._put_answer(tracker.v3_description())
@@ -319,17 +291,17 @@ class CtsV3Response(CtsHandlers):
 
     def create_notification(self, request: Request, project_id: str) -> Response:
         project, caller = self._access(request, project_id)
-        spec = notification_spec(_json_object(request), with_status=False)
+        spec = notification_spec(json_object(request), with_status=False)
         notification = self.backend.create_notification(project, spec)
         self._record(request, project, caller, "createNotification", notification_resource(notification), 201, "v3")
         return json_response(notification.description(), 201)
 
     def update_notification(self, request: Request, project_id: str) -> Response:
         project, caller = self._access(request, project_id)
-        body = _json_object(request)
+        body = json_object(request)
         notification_id = body.get("notification_id")
         if not isinstance(notification_id, str) or not notification_id:
-            raise _invalid("notification_id is required.")
+            raise invalid_body("notification_id is required.")
         spec = notification_spec(body, with_status=True)
         notification = self.backend.update_notification(project, notification_id, spec)
         self._record(request, project, caller, "updateNotification", notification_resource(notification), 200, "v3")
@@ -348,7 +320,7 @@ class CtsV3Response(CtsHandlers):
         project, caller = self._access(request, project_id)
         ids = [i.strip() for i in request.args.get("notification_id", "").split(",") if i.strip()]
         if not ids:
-            raise _invalid("notification_id is required: one id or several separated by commas.")
+            raise invalid_body("notification_id is required: one id or several separated by commas.")
         for notification in self.backend.delete_notifications(project.id, ids):
             self._record(request, project, caller, "deleteNotification", notification_resource(notification), 204, "v3")
         return Response(status=204)
