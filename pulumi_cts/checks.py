@@ -127,6 +127,22 @@ def check_switch_object(name: str, value: Any, key: str, failures: list[Failure]
         check_bool(f"{name}.{key}", value[key], failures)
 
 
+def check_trace_file_settings(news: Mapping[str, Any], flags: tuple[str, ...], failures: list[Failure]) -> None:
+    """The settings both kinds of tracker share: file prefix, boolean switches, compression, status,
+    digest files and the LTS switch."""
+    if known(news.get("file_prefix_name")):
+        check_prefix(news["file_prefix_name"], failures)
+    for flag in flags:
+        if known(news.get(flag)):
+            check_bool(flag, news[flag], failures)
+    check_choice("compress_type", news.get("compress_type"), COMPRESS_TYPES, failures)
+    check_choice("status", news.get("status"), STATUS_VALUES, failures)
+    if news.get("log_file_validate") is not None:
+        check_switch_object("log_file_validate", news["log_file_validate"], "is_support_validate", failures)
+    if news.get("lts") is not None:
+        check_switch_object("lts", news["lts"], "is_lts_enabled", failures)
+
+
 def check_known_properties(
     news: Mapping[str, Any], inputs: tuple[str, ...], outputs: tuple[str, ...], failures: list[Failure]
 ) -> None:

@@ -9,7 +9,7 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from .arguments import properties, split_arguments
-from .data_tracker_schema import OUTPUT_ONLY_FIELDS
+from .data_tracker_schema import FIELDS
 from .provider import DataTrackerProvider
 from .tracker import LogFileValidateArgs, LtsArgs
 
@@ -130,7 +130,7 @@ class DataTracker(Resource, module="cts", name="DataTracker"):
 
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
         args_obj, opts = split_arguments("DataTracker", DataTrackerArgs, args, kwargs)
-        super().__init__(DataTrackerProvider(), resource_name, properties(args_obj, OUTPUT_ONLY_FIELDS), opts)
+        super().__init__(DataTrackerProvider(), resource_name, properties(args_obj, FIELDS.output_only_fields), opts)
 
     @staticmethod
     def get(resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> DataTracker:

@@ -11,22 +11,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from .checks import (
-    COMPRESS_TYPES,
-    STATUS_VALUES,
     Failure,
-    check_bool,
     check_bucket,
-    check_choice,
-    check_known_properties,
-    check_prefix,
     check_scope,
-    check_switch_object,
+    check_trace_file_settings,
     is_placeholder,
     is_unknown,
     known,
     shown,
 )
-from .fields import Field, FieldTable, differing, scope_fields, switch_status
+from .fields import Field, FieldTable, changes_by, output_only, scope_fields, switch_status
 
 RESERVED_NAMES = ("system", "system-trace")
 DATA_EVENTS = ("READ", "WRITE")
@@ -47,20 +41,14 @@ FIELDS = FieldTable(
     Field("log_file_validate", default={"is_support_validate": False}, nested="is_support_validate"),
     Field("status", default="enabled"),
     *scope_fields(),
-    Field("tracker_id", output_only=True),
-    Field("detail", output_only=True),
-    Field("create_time", output_only=True),
-    Field("domain_id", output_only=True),
-    Field("obs_info", output_only=True),
+    *output_only("tracker_id", "detail", "create_time", "domain_id", "obs_info"),
 )
-INPUT_FIELDS = FIELDS.input_fields
-OUTPUT_ONLY_FIELDS = FIELDS.output_only_fields
 
 
 def validate(news: Mapping[str, Any]) -> list[Failure]:
     """Every problem of the declared inputs, one Failure per problem. Never raises."""
     failures: list[Failure] = []
-    check_known_properties(news, INPUT_FIELDS, OUTPUT_ONLY_FIELDS, failures)
+    FIELDS.check_known(news, failures)
     name = news.get("tracker_name")
     if name is None:
         failures.append(Failure("tracker_name", "tracker_name is required"))
@@ -77,11 +65,7 @@ def validate(news: Mapping[str, Any]) -> list[Failure]:
             )
     _check_data_bucket(news.get("data_bucket"), failures)
     check_bucket("bucket_name", news.get("bucket_name"), failures)
-    if known(news.get("file_prefix_name")):
-        check_prefix(news["file_prefix_name"], failures)
-    for flag in ("is_obs_created", "is_sort_by_service"):
-        if known(news.get(flag)):
-            check_bool(flag, news[flag], failures)
+    check_trace_file_settings(news, ("is_obs_created", "is_sort_by_service"), failures)
     lifecycle = news.get("bucket_lifecycle")
     # Numbers reach the provider as floats: 30.0 is 30 days, 30.5 is not a choice.
     if known(lifecycle) and (
@@ -93,12 +77,6 @@ def validate(news: Mapping[str, Any]) -> list[Failure]:
         failures.append(
             Failure("bucket_lifecycle", f"bucket_lifecycle must be one of {days} days, got {shown(lifecycle)}")
         )
-    check_choice("compress_type", news.get("compress_type"), COMPRESS_TYPES, failures)
-    check_choice("status", news.get("status"), STATUS_VALUES, failures)
-    if news.get("lts") is not None:
-        check_switch_object("lts", news["lts"], "is_lts_enabled", failures)
-    if news.get("log_file_validate") is not None:
-        check_switch_object("log_file_validate", news["log_file_validate"], "is_support_validate", failures)
     transfer_only = [k for k in ("file_prefix_name", "is_obs_created", "bucket_lifecycle") if news.get(k) is not None]
     if news.get("bucket_name") is None and transfer_only:
         failures.append(Failure(transfer_only[0], f"{transfer_only[0]} needs bucket_name (the transfer bucket)"))
@@ -234,14 +212,9 @@ def _comparable(values: Mapping[str, Any]) -> dict[str, Any]:
     return view
 
 
-def changed_fields(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-    """Settings whose declared value differs from the previous outputs, or may (Unknown)."""
-    return differing(_comparable(olds), _comparable(news))
-
-
-def replaced_fields(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-    """The tracked bucket and the name are fixed once created: changing them means a new tracker."""
-    return FIELDS.replaced_fields(olds, news)
+changed_fields = changes_by(_comparable)
+# The tracked bucket and the name are fixed once created: changing them means a new tracker.
+replaced_fields = FIELDS.replaced_fields
 
 
 def inputs_from_state(state: Mapping[str, Any], old_inputs: Mapping[str, Any]) -> dict[str, Any]:

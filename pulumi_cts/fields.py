@@ -4,12 +4,14 @@ inputs or read-only outputs, their defaults, what a refresh keeps, what a diff c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .checks import Failure, is_unknown
+from .checks import Failure, check_known_properties, is_unknown
 from .scope import SCOPE_FIELDS
+
+ChangedFields = Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,11 @@ def scope_fields() -> tuple[Field, ...]:
     return tuple(Field(name, carried=True, compared=False) for name in SCOPE_FIELDS)
 
 
+def output_only(*names: str) -> tuple[Field, ...]:
+    """Read-only results CTS sets; programs pass them as None placeholders so they are readable outputs."""
+    return tuple(Field(name, output_only=True) for name in names)
+
+
 def _copy(value: Any) -> Any:
     if isinstance(value, dict):
         return dict(value)
@@ -62,6 +69,10 @@ class FieldTable:
         self.input_fields = tuple(f.name for f in fields if not f.output_only)
         self.output_only_fields = tuple(f.name for f in fields if f.output_only)
         self.defaults = {f.name: f.default for f in fields if f.default is not None and not f.output_only}
+
+    def check_known(self, news: Mapping[str, Any], failures: list[Failure]) -> None:
+        """Reject typos and attempts to set read-only results; `None` placeholders are fine."""
+        check_known_properties(news, self.input_fields, self.output_only_fields, failures)
 
     def declared(self, props: Mapping[str, Any]) -> dict[str, Any]:
         """The inputs of a property bag, without the engine's `__provider` and read-only fields."""
@@ -115,6 +126,16 @@ class FieldTable:
 def differing(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """Keys of `new` whose value differs from `old`, or may (a preview placeholder)."""
     return [key for key in new if is_unknown(new[key]) or new[key] != old.get(key)]
+
+
+def changes_by(comparable: Callable[[Mapping[str, Any]], dict[str, Any]]) -> ChangedFields:
+    """A resource's `changed_fields`: the settings whose declared value differs from the previous
+    outputs, or may (a preview placeholder), compared in the resource's `comparable` form."""
+
+    def changed_fields(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+        return differing(comparable(olds), comparable(news))
+
+    return changed_fields
 
 
 def switch_status(status: Any) -> Any:

@@ -9,7 +9,7 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from .arguments import properties, split_arguments
-from .notification_schema import OUTPUT_ONLY_FIELDS
+from .notification_schema import FIELDS
 from .provider import NotificationProvider
 
 
@@ -121,7 +121,7 @@ class Notification(Resource, module="cts", name="Notification"):
 
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
         args_obj, opts = split_arguments("Notification", NotificationArgs, args, kwargs)
-        super().__init__(NotificationProvider(), resource_name, properties(args_obj, OUTPUT_ONLY_FIELDS), opts)
+        super().__init__(NotificationProvider(), resource_name, properties(args_obj, FIELDS.output_only_fields), opts)
 
     @staticmethod
     def get(resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> Notification:

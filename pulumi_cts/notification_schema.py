@@ -14,14 +14,13 @@ from .checks import (
     Failure,
     check_bool,
     check_choice,
-    check_known_properties,
     check_scope,
     is_placeholder,
     is_unknown,
     known,
     shown,
 )
-from .fields import Field, FieldTable, differing, scope_fields
+from .fields import Field, FieldTable, changes_by, output_only, scope_fields
 
 OPERATION_TYPES = ("complete", "customized")
 CONDITIONS = ("AND", "OR")
@@ -41,19 +40,14 @@ FIELDS = FieldTable(
     Field("filter"),
     Field("status", default="enabled"),
     *scope_fields(),
-    Field("notification_id", output_only=True),
-    Field("notification_type", output_only=True),
-    Field("create_time", output_only=True),
-    Field("domain_id", output_only=True),
+    *output_only("notification_id", "notification_type", "create_time", "domain_id"),
 )
-INPUT_FIELDS = FIELDS.input_fields
-OUTPUT_ONLY_FIELDS = FIELDS.output_only_fields
 
 
 def validate(news: Mapping[str, Any]) -> list[Failure]:
     """Every problem of the declared inputs, one Failure per problem. Never raises."""
     failures: list[Failure] = []
-    check_known_properties(news, INPUT_FIELDS, OUTPUT_ONLY_FIELDS, failures)
+    FIELDS.check_known(news, failures)
     name = news.get("notification_name")
     if name is None:
         failures.append(Failure("notification_name", "notification_name is required"))
@@ -220,19 +214,15 @@ def state_from_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def changed_fields(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-    """Settings whose declared value differs from the previous outputs, or may (Unknown)."""
-    return differing(FIELDS.comparable(with_defaults(olds)), FIELDS.comparable(with_defaults(news)))
+def _comparable(values: Mapping[str, Any]) -> dict[str, Any]:
+    return FIELDS.comparable(with_defaults(values))
 
 
-def replaced_fields(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-    """Every setting changes in place: only a scope change (see `scope`) replaces a notification."""
-    return FIELDS.replaced_fields(olds, news)
-
-
-def inputs_from_state(state: Mapping[str, Any], old_inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Inputs that describe what the service really has; the scope is carried over."""
-    return FIELDS.inputs_from_state(state, old_inputs)
+changed_fields = changes_by(_comparable)
+# Every setting changes in place: only a scope change (see `scope`) replaces a notification.
+replaced_fields = FIELDS.replaced_fields
+# Settings from the service; the scope is carried over.
+inputs_from_state = FIELDS.inputs_from_state
 
 
 def resource_name(props: Mapping[str, Any]) -> str:

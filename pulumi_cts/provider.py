@@ -24,10 +24,18 @@ from pulumi.dynamic import (
 from . import data_tracker_schema, notification_schema, tracker_schema
 from .checks import PROVIDER_KEY, Failure
 from .client import CtsClient, CtsClientFactory, shared_factory
-from .errors import ApiError, ConfigurationError, NotificationNotFoundError, TrackerExistsError, TrackerNotFoundError
+from .errors import (
+    ApiError,
+    ConfigurationError,
+    NotFoundError,
+    NotificationNotFoundError,
+    TrackerExistsError,
+    TrackerNotFoundError,
+)
 from .fields import ResourceSchema
 from .scope import Scope, name_of_id, project_of_id, replaced_scope_fields, resource_id, resource_scope
 from .settings import ConfigLookup, Settings, resolve
+from .tracker_schema import TRACKER_NAME
 
 log = logging.getLogger("pulumi_cts")
 
@@ -99,6 +107,7 @@ class _ScopedProvider(ResourceProvider):
     serialize_as_secret_always = False
     schema: ClassVar[ResourceSchema]
     noun: ClassVar[str]
+    not_found: ClassVar[type[NotFoundError]] = TrackerNotFoundError
     delete_before_replace: ClassVar[bool] = False
 
     def __init__(self) -> None:
@@ -177,6 +186,18 @@ class _ScopedProvider(ResourceProvider):
         raise NotImplementedError
 
     # -- helpers ----------------------------------------------------------------------------------
+
+    def _read_back(self, client: CtsClient, inputs: Mapping[str, Any], name: str, operation: str) -> dict[str, Any]:
+        """The state after a write, read with one GET: the resource must be there."""
+        answer = self._find(client, inputs, name)
+        if answer is None:
+            raise self.not_found(
+                operation,
+                status=404,
+                target=f"{self.noun} '{name}' in project {client.project_id}",
+                error_msg=f"the {self.noun} is not there right after it was written",
+            )
+        return self.schema.state_from_answer(answer)
 
     def _declared(self, props: Mapping[str, Any]) -> dict[str, Any]:
         """The inputs of a property bag, without the engine's `__provider` and read-only fields."""
@@ -344,14 +365,7 @@ class TrackerProvider(_ScopedProvider):
         if (answer is None or not (answer.get("bucket_name") or answer.get("obs_info"))) and just_created:
             answer = tracker_schema.answer_after_put(just_created, body)
         if answer is None or not (answer.get("bucket_name") or answer.get("obs_info")):
-            answer = client.get_tracker(version)
-            if answer is None:
-                raise TrackerNotFoundError(
-                    "Reading the CTS tracker after the update",
-                    status=404,
-                    target=f"project {client.project_id}",
-                    error_msg="the tracker disappeared right after it was updated",
-                )
+            return self._read_back(client, inputs, TRACKER_NAME, "Reading the CTS tracker after the update")
         return tracker_schema.state_from_answer(answer)
 
 
@@ -377,7 +391,7 @@ class DataTrackerProvider(_ScopedProvider):
         client.create_once(lambda: client.create_tracker(body, "v3") or body, lambda: self._find(client, inputs, name))
         if inputs["status"] == "disabled":
             client.update_tracker(data_tracker_schema.desired_body(inputs, create_bucket=False, with_status=True), "v3")
-        state = self._current(client, name)
+        state = self._read_back(client, inputs, name, "Reading the data tracker")
         return CreateResult(resource_id(client.project_id, name), self._outputs(inputs, state, client, scope))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -386,7 +400,7 @@ class DataTrackerProvider(_ScopedProvider):
         moving = inputs.get("bucket_name") != olds.get("bucket_name")
         body = data_tracker_schema.desired_body(inputs, create_bucket=moving, with_status=True)
         client.update_tracker(body, "v3")
-        state = self._current(client, inputs["tracker_name"])
+        state = self._read_back(client, inputs, inputs["tracker_name"], "Reading the data tracker")
         return UpdateResult(self._outputs(inputs, state, client, scope))
 
     def _find(self, client: CtsClient, inputs: Mapping[str, Any], name: str) -> dict[str, Any] | None:
@@ -395,24 +409,13 @@ class DataTrackerProvider(_ScopedProvider):
     def _remove(self, client: CtsClient, inputs: Mapping[str, Any], name: str) -> bool:
         return client.delete_tracker("v3", name, "data")
 
-    def _current(self, client: CtsClient, name: str) -> dict[str, Any]:
-        """v3 writes answer without the settings, so the state is read back once."""
-        answer = self._find(client, {}, name)
-        if answer is None:
-            raise TrackerNotFoundError(
-                "Reading the data tracker",
-                status=404,
-                target=f"data tracker '{name}' in project {client.project_id}",
-                error_msg="the tracker is not there right after it was written",
-            )
-        return data_tracker_schema.state_from_answer(answer)
-
 
 class NotificationProvider(_ScopedProvider):
     """Manages a key-event notification (v3 `/notifications`): SMN messages for chosen operations."""
 
     schema: ClassVar[ResourceSchema] = notification_schema
     noun = "notification"
+    not_found = NotificationNotFoundError
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = self._declared(props)
@@ -445,16 +448,8 @@ class NotificationProvider(_ScopedProvider):
     def _remove(self, client: CtsClient, inputs: Mapping[str, Any], name: str) -> bool:
         return client.delete_notification(name)
 
-    @staticmethod
-    def _put(client: CtsClient, inputs: Mapping[str, Any], notification_id: str) -> dict[str, Any]:
+    def _put(self, client: CtsClient, inputs: Mapping[str, Any], notification_id: str) -> dict[str, Any]:
         answer = client.update_notification(notification_schema.desired_body(inputs, notification_id=notification_id))
-        if not answer or not answer.get("notification_id"):
-            answer = client.find_notification(notification_id=notification_id)
-        if not answer:
-            raise NotificationNotFoundError(
-                "Updating the key-event notification",
-                status=404,
-                target=f"notification {notification_id} in project {client.project_id}",
-                error_msg="the notification does not exist",
-            )
-        return notification_schema.state_from_answer(answer)
+        if answer and answer.get("notification_id"):
+            return notification_schema.state_from_answer(answer)
+        return self._read_back(client, inputs, notification_id, "Updating the key-event notification")

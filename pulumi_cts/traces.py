@@ -139,22 +139,6 @@ def get_traces_output(
     config: ConfigLookup | None = None,
 ) -> pulumi.Output[GetTracesResult]:
     """`get_traces` for `Input` arguments (e.g. a tracker's outputs): waits for them, then queries."""
-    inputs = {
-        "limit": limit,
-        "trace_type": trace_type,
-        "from_time": from_time,
-        "to_time": to_time,
-        "tracker_name": tracker_name,
-        "service_type": service_type,
-        "user": user,
-        "resource_id": resource_id,
-        "resource_name": resource_name,
-        "resource_type": resource_type,
-        "trace_id": trace_id,
-        "trace_name": trace_name,
-        "trace_rating": trace_rating,
-        "project_name": project_name,
-        "project_id": project_id,
-        "region": region,
-    }
+    # Every parameter but `config` is an Input to wait for.
+    inputs = {name: value for name, value in locals().items() if name != "config"}
     return pulumi.Output.all(**inputs).apply(lambda resolved: get_traces(**resolved, config=config))

@@ -10,7 +10,7 @@ from pulumi.dynamic import Resource
 
 from .arguments import properties, split_arguments
 from .provider import TrackerProvider
-from .tracker_schema import OUTPUT_ONLY_FIELDS
+from .tracker_schema import FIELDS
 
 
 class LogFileValidateArgs(TypedDict):
@@ -147,7 +147,7 @@ class Tracker(Resource, module="cts", name="Tracker"):
 
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
         args_obj, opts = split_arguments("Tracker", TrackerArgs, args, kwargs)
-        super().__init__(TrackerProvider(), resource_name, properties(args_obj, OUTPUT_ONLY_FIELDS), opts)
+        super().__init__(TrackerProvider(), resource_name, properties(args_obj, FIELDS.output_only_fields), opts)
 
     @staticmethod
     def get(resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> Tracker:

@@ -12,22 +12,16 @@ from typing import Any
 
 from . import scope
 from .checks import (
-    COMPRESS_TYPES,
-    STATUS_VALUES,
     Failure,
-    check_bool,
     check_bucket,
-    check_choice,
-    check_known_properties,
     check_pattern,
-    check_prefix,
     check_scope,
-    check_switch_object,
+    check_trace_file_settings,
     is_placeholder,
     known,
     shown,
 )
-from .fields import Field, FieldTable, differing, scope_fields, switch_status
+from .fields import Field, FieldTable, changes_by, output_only, scope_fields, switch_status
 
 TRACKER_NAME = "system"
 
@@ -55,12 +49,7 @@ FIELDS = FieldTable(
     Field("api_version", default=DEFAULT_API_VERSION, carried=True),
     Field("compress_type"),
     Field("is_sort_by_service"),
-    Field("tracker_name", output_only=True),
-    Field("detail", output_only=True),
-    Field("create_time", output_only=True),
-    Field("domain_id", output_only=True),
-    Field("tracker_id", output_only=True),
-    Field("obs_info", output_only=True),
+    *output_only("tracker_name", "detail", "create_time", "domain_id", "tracker_id", "obs_info"),
 )
 INPUT_FIELDS = FIELDS.input_fields
 OUTPUT_ONLY_FIELDS = FIELDS.output_only_fields
@@ -81,8 +70,7 @@ def validate(news: Mapping[str, Any], default_version: str = DEFAULT_API_VERSION
         for name in V3_ONLY_DEFAULTS:
             if news.get(name) is not None:
                 failures.append(Failure(name, f"{name} needs api_version 'v3'; the v1.0 API has no such setting"))
-    check_choice("compress_type", news.get("compress_type"), COMPRESS_TYPES, failures)
-    check_known_properties(news, INPUT_FIELDS, OUTPUT_ONLY_FIELDS, failures)
+    FIELDS.check_known(news, failures)
 
     bucket = news.get("bucket_name")
     if bucket is None:
@@ -90,16 +78,8 @@ def validate(news: Mapping[str, Any], default_version: str = DEFAULT_API_VERSION
     else:
         check_bucket("bucket_name", bucket, failures)
 
-    if known(news.get("file_prefix_name")):
-        check_prefix(news["file_prefix_name"], failures)
-    for flag in ("is_obs_created", "is_support_trace_files_encryption", "adopt_existing", "is_sort_by_service"):
-        if known(news.get(flag)):
-            check_bool(flag, news[flag], failures)
-    check_choice("status", news.get("status"), STATUS_VALUES, failures)
-    if news.get("log_file_validate") is not None:
-        check_switch_object("log_file_validate", news["log_file_validate"], "is_support_validate", failures)
-    if news.get("lts") is not None:
-        check_switch_object("lts", news["lts"], "is_lts_enabled", failures)
+    flags = ("is_obs_created", "is_support_trace_files_encryption", "adopt_existing", "is_sort_by_service")
+    check_trace_file_settings(news, flags, failures)
 
     encryption = news.get("is_support_trace_files_encryption")
     kms_id = news.get("kms_id")
@@ -302,14 +282,9 @@ def _comparable(values: Mapping[str, Any]) -> dict[str, Any]:
     return view
 
 
-def changed_fields(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-    """Settings whose declared value differs from the previous outputs, or may (Unknown)."""
-    return differing(_comparable(olds), _comparable(news))
-
-
-def replaced_fields(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-    """None of the tracker's settings is fixed: only a scope change (see `scope`) replaces it."""
-    return FIELDS.replaced_fields(olds, news)
+changed_fields = changes_by(_comparable)
+# None of the tracker's settings is fixed: only a scope change (see `scope`) replaces it.
+replaced_fields = FIELDS.replaced_fields
 
 
 def resource_name(props: Mapping[str, Any]) -> str:
