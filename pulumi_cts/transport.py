@@ -158,24 +158,9 @@ class Transport:
         while True:
             started = self.clock()
             try:
-                response = self.session.request(
-                    method,
-                    url,
-                    json=json_body,
-                    params=params,
-                    headers=dict(headers or {}),
-                    auth=auth,
-                    timeout=(self.policy.connect_timeout, self.policy.read_timeout),
-                    # Per request: a session-level setting loses to REQUESTS_CA_BUNDLE in requests.
-                    verify=self.verify,
+                response = self._attempt(
+                    method, url, f"{operation} ({target})", auth=auth, json=json_body, params=params, headers=headers
                 )
-            except requests.exceptions.SSLError:
-                # A certificate problem does not go away by asking again.
-                raise TransportError(
-                    f"{operation} ({target}) failed: the TLS certificate of {url.split('/')[2]} could not be "
-                    "verified; trust its CA with cts:caCert (OS_CACERT), or, for a test endpoint only, "
-                    "set cts:insecure (OS_INSECURE)"
-                ) from None
             except requests.RequestException as exc:
                 kind = type(exc).__name__
                 log.debug("%s %s -> %s after %.3fs", method, url, kind, self.clock() - started)
@@ -216,6 +201,37 @@ class Transport:
             log.debug("retrying %s %s in %.2fs (try %d failed: %s)", method, url, delay, attempt, last_problem)
             self.sleep(delay)
             waited += delay
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        *,
+        auth: RefreshableAuth | None,
+        json: Any,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> requests.Response:
+        """One try of a request; a certificate problem ends the request, since asking again cannot help."""
+        try:
+            return self.session.request(
+                method,
+                url,
+                json=json,
+                params=params,
+                headers=dict(headers or {}),
+                auth=auth,
+                timeout=(self.policy.connect_timeout, self.policy.read_timeout),
+                # Per request: a session-level setting loses to REQUESTS_CA_BUNDLE in requests.
+                verify=self.verify,
+            )
+        except requests.exceptions.SSLError:
+            raise TransportError(
+                f"{what} failed: the TLS certificate of {url.split('/')[2]} could not be "
+                "verified; trust its CA with cts:caCert (OS_CACERT), or, for a test endpoint only, "
+                "set cts:insecure (OS_INSECURE)"
+            ) from None
 
     def post_once(self, create: Callable[[], T], find: Callable[[], T | None]) -> T:
         """Create something exactly once although a POST may not be repeated blindly.
