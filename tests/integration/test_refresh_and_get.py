@@ -7,42 +7,23 @@ with those placeholders as both state and inputs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pytest
 from pulumi.dynamic import Resource
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.config import set_all_config
 
-from pulumi_cts import DataTracker, DataTrackerProvider, Notification, NotificationProvider, Tracker
+from pulumi_cts import DataTracker, Notification, Tracker
 from pulumi_cts.checks import PROVIDER_KEY
 from tests.integration.conftest import BUCKET, KMS_KEY, OTHER_BUCKET, REGION, CtsApi
 from tests.integration.engine import EngineHarness
 
 SCOPE = {"project_name": f"{REGION}_audit", "region": REGION}
 TOPIC_PROJECT = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
-
-
-def engine_for(provider: Any, type_name: str, stack_config: dict[str, Any]) -> EngineHarness:
-    harness = EngineHarness(provider=provider, type_token=f"pulumi-python:dynamic/cts:{type_name}").start()
-    harness.configure(stack_config, secret_keys=("cts:password",))
-    return harness
-
-
-@pytest.fixture
-def data_engine(stack_config: dict[str, Any]) -> Iterator[EngineHarness]:
-    with engine_for(DataTrackerProvider(), "DataTracker", stack_config) as harness:
-        yield harness
-
-
-@pytest.fixture
-def notification_engine(stack_config: dict[str, Any]) -> Iterator[EngineHarness]:
-    with engine_for(NotificationProvider(), "Notification", stack_config) as harness:
-        yield harness
 
 
 def tracker_program() -> dict[str, Any]:
