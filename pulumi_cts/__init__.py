@@ -6,16 +6,19 @@ start without loading the Pulumi SDK.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
-if TYPE_CHECKING:
+if _TYPE_CHECKING:
     from .data_tracker import DataTracker, DataTrackerArgs
     from .errors import (
         ApiError,
         AuthenticationError,
         ConfigurationError,
         CtsError,
+        NotFoundError,
+        NotificationNotFoundError,
         TrackerExistsError,
         TrackerNotFoundError,
         TransportError,
@@ -30,6 +33,8 @@ _WHERE = {
     "AuthenticationError": "errors",
     "ConfigurationError": "errors",
     "CtsError": "errors",
+    "NotFoundError": "errors",
+    "NotificationNotFoundError": "errors",
     "TrackerExistsError": "errors",
     "TrackerNotFoundError": "errors",
     "TransportError": "errors",
@@ -56,8 +61,10 @@ __all__ = [
     "DataTrackerArgs",
     "DataTrackerProvider",
     "GetTracesResult",
+    "NotFoundError",
     "Notification",
     "NotificationArgs",
+    "NotificationNotFoundError",
     "NotificationProvider",
     "Tracker",
     "TrackerArgs",
@@ -71,14 +78,15 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'pulumi_cts' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(_importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_WHERE])
+    # The public names once each (loaded or not), and the module's own dunder attributes.
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__") and name.endswith("__"))})

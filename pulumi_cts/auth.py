@@ -8,7 +8,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -16,34 +16,14 @@ import requests
 from cachetools import TLRUCache
 
 from .errors import ApiError, AuthenticationError
-from .schema import Scope
+from .scope import Scope
 from .settings import Settings
-from .token_store import FileTokenStore
-from .transport import Transport
+from .token_store import FileTokenStore, Token
+from .transport import ErrorAnswer, Transport
 
 # keystoneauth renews tokens with less than 120 s left; a wider margin also covers clock skew
 # between this machine and IAM and a long-running request that starts just before expiry.
 REFRESH_MARGIN_SECONDS = 300.0
-
-
-@dataclass(frozen=True)
-class Token:
-    """A project-scoped IAM token and what its body says about the project."""
-
-    value: str = field(repr=False)
-    expires_at: float
-    project_id: str
-    project_name: str | None = None
-    cts_endpoint: str | None = None
-    issued_at: float | None = None
-
-    def renew_at(self, margin: float, now: float) -> float:
-        """When to stop using this token: `margin` before expiry, or half-way for short-lived ones."""
-        lifetime = self.expires_at - (self.issued_at if self.issued_at is not None else now)
-        return self.expires_at - min(margin, max(0.0, lifetime) / 2)
-
-    def __repr__(self) -> str:
-        return f"Token(project_id={self.project_id!r}, expires_at={self.expires_at!r}, value=***)"
 
 
 def parse_timestamp(text: str) -> float:
@@ -135,6 +115,11 @@ class TokenCache:
             self.store.discard(key, rejected_value)
 
 
+def _iam_error(answer: ErrorAnswer) -> ApiError:
+    """IAM refusing a token or a project lookup: always an authentication problem."""
+    return answer.error(AuthenticationError, _hint_for_iam(answer.status, answer.code))
+
+
 def _hint_for_iam(status: int, code: str | None) -> str | None:
     if status == 401:
         return "check the user name, password and domain (account) name"
@@ -195,8 +180,7 @@ class IamClient:
             target=target,
             idempotent=True,
             json_body=body,
-            hint_for=_hint_for_iam,
-            error_type=AuthenticationError,
+            error_for=_iam_error,
         )
         value = response.headers.get("X-Subject-Token")
         try:
@@ -228,13 +212,16 @@ class IamClient:
             issued_at=issued_at,
         )
 
-    def _hint_for_access_key(self, status: int, code: str | None) -> str | None:
-        if status in (401, 403):
-            return (
+    def _access_key_error(self, answer: ErrorAnswer) -> ApiError:
+        hint: str | None
+        if answer.status in (401, 403):
+            hint = (
                 f"IAM rejected the access key from {self.settings.source_of('access_key')}: check the key pair, "
                 "and that this machine's clock is within 15 minutes of the real time"
             )
-        return _hint_for_iam(status, code)
+        else:
+            hint = _hint_for_iam(answer.status, answer.code)
+        return answer.error(AuthenticationError, hint)
 
     def lookup_project_id(self, scope: Scope, auth: requests.auth.AuthBase) -> str:
         """The id of the project named in `scope`, asked of IAM with a signed request (AK/SK)."""
@@ -248,8 +235,7 @@ class IamClient:
             idempotent=True,
             auth=_NoRefresh(auth),
             params={"name": scope.project_name or scope.region},
-            hint_for=self._hint_for_access_key,
-            error_type=AuthenticationError,
+            error_for=self._access_key_error,
         )
         try:
             answer = response.json()

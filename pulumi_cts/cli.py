@@ -23,14 +23,14 @@ from typing import Any, TextIO
 
 import yaml
 
-from . import schema
 from .auth import TokenAuth
 from .client import CtsClient, CtsClientFactory
 from .clouds import _TextScalarLoader
 from .errors import ConfigurationError, CtsError
-from .schema import Scope
+from .scope import Scope, resource_scope
 from .settings import CLOUD_SPEC, NAMESPACE, SPECS, Settings, describe, resolve
 from .signing import AkSkAuth
+from .tracker_schema import API_VERSIONS, DEFAULT_API_VERSION, TRACKER_NAME, state_from_answer
 from .transport import Transport
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "StackConfig", "UsageError", "main", "read_stack_config"]
@@ -263,10 +263,10 @@ def _tracker_step(report: _Report, client: CtsClient, api_version: str) -> None:
     current = client.get_tracker(api_version)
     where = f"project {client.project_id} (API {api_version})"
     if current is None:
-        report.ok("tracker query", f"no tracker '{schema.TRACKER_NAME}' in {where} yet (the query itself succeeded)")
+        report.ok("tracker query", f"no tracker '{TRACKER_NAME}' in {where} yet (the query itself succeeded)")
         return
-    state = schema.state_from_answer(current)
-    detail = f"tracker '{schema.TRACKER_NAME}' in {where}: status {state.get('status')}, bucket {state['bucket_name']}"
+    state = state_from_answer(current)
+    detail = f"tracker '{TRACKER_NAME}' in {where}: status {state.get('status')}, bucket {state['bucket_name']}"
     if state.get("file_prefix_name"):
         detail += f", prefix {state['file_prefix_name']}"
     if state.get("detail"):
@@ -279,15 +279,15 @@ def _checks(report: _Report, settings: Settings, overrides: Mapping[str, str], b
         return report.fail("settings complete", "\n".join(blockers))
     try:
         settings.check_credentials()
-        scope = schema.resource_scope(overrides, settings.default_scope())
+        scope = resource_scope(overrides, settings.default_scope())
     except ConfigurationError as exc:
         return report.fail("settings complete", str(exc))
-    api_version = settings.get("api_version") or schema.DEFAULT_API_VERSION
-    if api_version not in schema.API_VERSIONS:
+    api_version = settings.get("api_version") or DEFAULT_API_VERSION
+    if api_version not in API_VERSIONS:
         return report.fail(
             "settings complete",
             f"api_version {api_version!r} (from {settings.source_of('api_version')}) is not one of "
-            + ", ".join(schema.API_VERSIONS),
+            + ", ".join(API_VERSIONS),
         )
     report.ok(
         "settings complete",

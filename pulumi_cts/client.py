@@ -1,22 +1,33 @@
-"""CTS v1.0 tracker API: `CtsClient` speaks to one project; `CtsClientFactory` builds one client per
-scope with the right credentials and endpoint. Knows URLs and HTTP answers, nothing of Pulumi.
+"""The CTS API: `CtsClient` speaks to one project; `CtsClientFactory` builds one client per scope
+with the right credentials and endpoint. Knows URLs and HTTP answers, nothing of Pulumi.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
 from .auth import IamClient, TokenAuth, TokenCache
-from .errors import ApiError, AuthenticationError, TrackerExistsError, TrackerNotFoundError
-from .schema import TRACKER_NAME, Scope, tracker_from_answer
+from .errors import (
+    ApiError,
+    AuthenticationError,
+    NotFoundError,
+    NotificationNotFoundError,
+    TrackerExistsError,
+    TrackerNotFoundError,
+)
+from .scope import Scope
 from .settings import DEFAULT_ENDPOINT, Settings
-from .transport import RefreshableAuth, Transport, api_error
+from .token_store import FileTokenStore
+from .tracker_schema import TRACKER_NAME, tracker_from_answer
+from .transport import ErrorAnswer, RefreshableAuth, Transport, error_answer
+
+T = TypeVar("T")
 
 _VERSIONED_SUFFIX = re.compile(r"/v(?:1\.0|2\.0|3)(?:/[^/]*)?/?$")
 
@@ -24,8 +35,8 @@ EXISTS_CODES = frozenset({"CTS.0201", "CTS.0208"})
 NOT_FOUND_CODES = frozenset({"CTS.0214"})
 
 _HINTS = {
-    "CTS.0201": "a tracker already exists in this project: set adopt_existing=True to manage it with Pulumi",
-    "CTS.0208": "a tracker already exists in this project: set adopt_existing=True to manage it with Pulumi",
+    "CTS.0201": "a tracker already exists in this project",
+    "CTS.0208": "a tracker already exists in this project",
     "CTS.0210": "set bucket_name to the OBS bucket that should receive trace files",
     "CTS.0211": "create the OBS bucket first (e.g. in the stack that owns it), or set is_obs_created=True "
     "to let CTS create it",
@@ -98,25 +109,35 @@ class CtsClient:
         operation: str,
         api_version: str = "v1.0",
         target: str | None = None,
+        not_found: type[NotFoundError] = TrackerNotFoundError,
         **kwargs: Any,
     ) -> requests.Response:
-        def hint_for(status: int, code: str | None) -> str | None:
-            return _hint(status, code, self.credential_source)
+        return self.transport.send(
+            method,
+            f"{self.base_url(api_version)}{path}",
+            operation=operation,
+            target=target or self._target(),
+            auth=self.auth,
+            error_for=lambda answer: self._error(answer, not_found),
+            **kwargs,
+        )
 
-        error_type: type[ApiError] = ApiError
-        try:
-            return self.transport.send(
-                method,
-                f"{self.base_url(api_version)}{path}",
-                operation=operation,
-                target=target or self._target(),
-                auth=self.auth,
-                hint_for=hint_for,
-                error_type=error_type,
-                **kwargs,
-            )
-        except ApiError as error:
-            raise _specific(error) from None
+    def _error(self, answer: ErrorAnswer, not_found: type[NotFoundError]) -> ApiError:
+        """The one place where an error answer becomes an exception: its type and its hint."""
+        if answer.code in EXISTS_CODES:
+            kind: type[ApiError] = TrackerExistsError
+        elif answer.code in NOT_FOUND_CODES or (answer.status == 404 and not answer.code):
+            kind = not_found
+        elif answer.status in (401, 403) and answer.code not in _HINTS:
+            kind = AuthenticationError
+        else:
+            kind = ApiError
+        return answer.error(kind, _hint(answer.status, answer.code, self.credential_source))
+
+    def create_once(self, create: Callable[[], T], find: Callable[[], T | None]) -> T:
+        """Create something exactly once although a POST may not be repeated blindly: when the
+        outcome of `create` is unknown, `find` looks for the result before the next try."""
+        return self.transport.post_once(create, find)
 
     def create_tracker(self, body: Mapping[str, Any], api_version: str = "v1.0") -> dict[str, Any] | None:
         """`POST /{version}/{project_id}/tracker`; the created tracker as answered (None if no body)."""
@@ -176,10 +197,14 @@ class CtsClient:
         )
         if response.status_code != 404:
             return response
-        error = _specific_from_response(response, operation, target)
-        if isinstance(error, TrackerNotFoundError):
+        answer = error_answer(response, operation, target)
+        # A 404 from a gateway (no CTS error code) means the API path is unknown, not that the
+        # tracker is gone: only CTS's own "does not exist" answer counts as a deleted tracker.
+        if answer.code in NOT_FOUND_CODES:
             return None
-        raise error
+        if answer.code is None:
+            raise answer.error(hint="the CTS endpoint answered 404 without a CTS error code; check cts:endpoint")
+        raise answer.error()
 
     # -- key-event notifications (v3) -------------------------------------------------------------
 
@@ -192,6 +217,7 @@ class CtsClient:
             "Creating the key-event notification",
             "v3",
             target,
+            not_found=NotificationNotFoundError,
             idempotent=False,
             json_body=body,
         )
@@ -206,6 +232,7 @@ class CtsClient:
             "Updating the key-event notification",
             "v3",
             target,
+            not_found=NotificationNotFoundError,
             idempotent=True,
             json_body=body,
         )
@@ -221,6 +248,7 @@ class CtsClient:
             "Reading the key-event notification",
             "v3",
             target,
+            not_found=NotificationNotFoundError,
             idempotent=True,
             params=params,
             accept_status=(404,),
@@ -247,6 +275,7 @@ class CtsClient:
             "Deleting the key-event notification",
             "v3",
             target,
+            not_found=NotificationNotFoundError,
             idempotent=True,
             params={"notification_id": notification_id},
             accept_status=(404,),
@@ -277,30 +306,6 @@ def _json_tracker(response: requests.Response, name: str = TRACKER_NAME) -> dict
         return tracker_from_answer(response.json(), name)
     except ValueError:
         return None
-
-
-def _specific(error: ApiError) -> ApiError:
-    """The most specific ApiError subclass for an answer, keeping all of its facts."""
-    if error.error_code in EXISTS_CODES:
-        kind: type[ApiError] = TrackerExistsError
-    elif error.error_code in NOT_FOUND_CODES or (error.status == 404 and not error.error_code):
-        kind = TrackerNotFoundError
-    elif error.status in (401, 403) and error.error_code not in _HINTS:
-        kind = AuthenticationError
-    else:
-        return error
-    return error.recast(kind)
-
-
-def _specific_from_response(response: requests.Response, operation: str, target: str) -> ApiError:
-    error = api_error(response, operation, target, lambda status, code: None)
-    # A 404 from a gateway (no CTS error code) means the API path is unknown, not that the
-    # tracker is gone: only CTS's own "does not exist" answer counts as a deleted tracker.
-    if error.error_code in NOT_FOUND_CODES:
-        return _specific(error)
-    if error.error_code is None:
-        return error.recast(hint="the CTS endpoint answered 404 without a CTS error code; check cts:endpoint")
-    return error
 
 
 @dataclass
@@ -366,3 +371,29 @@ class CtsClientFactory:
             credential_source=self.settings.source_of("access_key"),
             project_name=scope.project_name,
         )
+
+
+_FACTORIES: dict[tuple[tuple[str, str], ...], CtsClientFactory] = {}
+_FACTORIES_LOCK = threading.Lock()
+
+
+def shared_factory(settings: Settings) -> CtsClientFactory:
+    """One connection pool and token cache per process and settings, shared by every provider class
+    and `get_traces`, so trackers, data trackers and notifications of one scope cost one IAM call."""
+    key = tuple(sorted(settings.values.items()))
+    with _FACTORIES_LOCK:
+        factory = _FACTORIES.get(key)
+        if factory is None:
+            directory = settings.get("token_cache")
+            tokens = TokenCache(store=FileTokenStore(directory) if directory else None)
+            factory = CtsClientFactory(settings, Transport(verify=settings.verify), tokens=tokens)
+            _FACTORIES[key] = factory
+        return factory
+
+
+def forget_shared_connections() -> None:
+    """Drop every shared session and cached token of this process (tests, credential rotation)."""
+    with _FACTORIES_LOCK:
+        for factory in _FACTORIES.values():
+            factory.transport.close()
+        _FACTORIES.clear()

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import yaml
 
+from .errors import CloudsConfigError
+
 __all__ = [
     "CONFIG_FILE_NAMES",
     "SECURE_FILE_NAMES",
@@ -66,10 +68,6 @@ _TOP_LEVEL_KEYS: Mapping[str, tuple[str, ...]] = {
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
-
-
-class CloudsConfigError(Exception):
-    """The requested cloud is missing or unusable. The text names paths and clouds, never a value."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from .arguments import properties, split_arguments
-from .data_tracker_schema import OUTPUT_ONLY_FIELDS
+from .data_tracker_schema import FIELDS
 from .provider import DataTrackerProvider
 from .tracker import LogFileValidateArgs, LtsArgs
 
@@ -63,24 +63,43 @@ class DataTracker(Resource, module="cts", name="DataTracker"):
     """A CTS data tracker; its id is `{project_id}/{tracker_name}`."""
 
     tracker_name: pulumi.Output[str]
+    """The tracker's name, the second part of the resource id."""
     data_bucket: pulumi.Output[dict[str, Any]]
+    """`{"data_bucket_name": str, "data_event": [...]}`: the tracked bucket and the recorded events, sorted."""
     bucket_name: pulumi.Output[str | None]
+    """The transfer bucket for trace files, or None when traces are not transferred to OBS."""
     file_prefix_name: pulumi.Output[str]
+    """Prefix of trace files in the transfer bucket ("" for none)."""
     is_obs_created: pulumi.Output[bool]
+    """Whether CTS created the transfer bucket, as CTS reports it."""
     bucket_lifecycle: pulumi.Output[int | None]
+    """Days trace files are kept in the transfer bucket (0: forever), or None when CTS reports none."""
     compress_type: pulumi.Output[str]
+    """"gzip" or "json" trace files."""
     is_sort_by_service: pulumi.Output[bool]
+    """Whether the cloud service name is part of the transfer path."""
     lts: pulumi.Output[dict[str, Any]]
+    """`{"is_lts_enabled": bool}`: whether traces also go to LTS."""
     log_file_validate: pulumi.Output[dict[str, bool]]
+    """`{"is_support_validate": bool}`: whether digest files verify the trace files."""
     status: pulumi.Output[str]
+    """"enabled", "disabled", or "error" (see `detail`)."""
     project_name: pulumi.Output[str | None]
+    """The project the tracker lives in, by name."""
     project_id: pulumi.Output[str]
+    """The project the tracker lives in, by ID (the first part of the resource id)."""
     region: pulumi.Output[str]
+    """The region of that project."""
     tracker_id: pulumi.Output[str | None]
+    """CTS's own tracker UUID (the API's `id`)."""
     detail: pulumi.Output[str | None]
+    """Why `status` is "error", as CTS reports it."""
     create_time: pulumi.Output[int | None]
+    """When the tracker was created, in UTC milliseconds since the epoch."""
     domain_id: pulumi.Output[str | None]
+    """The account (domain) ID that owns the tracker."""
     obs_info: pulumi.Output[dict[str, Any] | None]
+    """The transfer settings as CTS reports them, or None without a transfer bucket."""
 
     @overload
     def __init__(
@@ -111,4 +130,13 @@ class DataTracker(Resource, module="cts", name="DataTracker"):
 
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
         args_obj, opts = split_arguments("DataTracker", DataTrackerArgs, args, kwargs)
-        super().__init__(DataTrackerProvider(), resource_name, properties(args_obj, OUTPUT_ONLY_FIELDS), opts)
+        super().__init__(DataTrackerProvider(), resource_name, properties(args_obj, FIELDS.output_only_fields), opts)
+
+    @staticmethod
+    def get(resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> DataTracker:
+        """Look up an existing data tracker by its id `{project_id}/{tracker_name}` (read-only, not managed).
+
+        Experimental: dynamic resources support `get` only as far as the engine allows.
+        """
+        merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
+        return DataTracker(resource_name, DataTrackerArgs(tracker_name="", data_bucket={}), merged)

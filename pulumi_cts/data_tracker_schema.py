@@ -10,67 +10,49 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi.output import Unknown
-
-from .schema import (
-    COMPRESS_TYPES,
-    SCOPE_FIELDS,
-    STATUS_VALUES,
+from .checks import (
     Failure,
-    check_bool,
     check_bucket,
-    check_choice,
-    check_known_properties,
-    check_prefix,
     check_scope,
-    check_switch_object,
+    check_trace_file_settings,
+    is_placeholder,
     is_unknown,
+    known,
     shown,
 )
+from .fields import Field, FieldTable, changes_by, output_only, scope_fields, switch_status
 
 RESERVED_NAMES = ("system", "system-trace")
 DATA_EVENTS = ("READ", "WRITE")
-BUCKET_LIFECYCLE_DAYS = (0, 30, 60, 90, 180, 1095)  # 0 keeps trace files forever
+BUCKET_LIFECYCLE_CHOICES = (0, 30, 60, 90, 180, 1095)  # days; 0 keeps trace files forever
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 
-DEFAULTS: dict[str, Any] = {
-    "file_prefix_name": "",
-    "is_obs_created": False,
-    "compress_type": "gzip",
-    "is_sort_by_service": True,
-    "lts": {"is_lts_enabled": False},
-    "log_file_validate": {"is_support_validate": False},
-    "status": "enabled",
-}
-INPUT_FIELDS = (
-    "tracker_name",
-    "data_bucket",
-    "bucket_name",
-    "file_prefix_name",
-    "is_obs_created",
-    "bucket_lifecycle",
-    "compress_type",
-    "is_sort_by_service",
-    "lts",
-    "log_file_validate",
-    "status",
-    *SCOPE_FIELDS,
+FIELDS = FieldTable(
+    Field("tracker_name", replaces=True, compared=False),
+    # The tracked bucket is fixed; the recorded events change in place.
+    Field("data_bucket", replaces=True, identity="data_bucket_name", nested="data_event"),
+    Field("bucket_name"),
+    Field("file_prefix_name", default=""),
+    Field("is_obs_created", default=False, compared=False),
+    Field("bucket_lifecycle"),
+    Field("compress_type", default="gzip"),
+    Field("is_sort_by_service", default=True),
+    Field("lts", default={"is_lts_enabled": False}, nested="is_lts_enabled"),
+    Field("log_file_validate", default={"is_support_validate": False}, nested="is_support_validate"),
+    Field("status", default="enabled"),
+    *scope_fields(),
+    *output_only("tracker_id", "detail", "create_time", "domain_id", "obs_info"),
 )
-OUTPUT_ONLY_FIELDS = ("tracker_id", "detail", "create_time", "domain_id", "obs_info")
-
-
-def _known(value: Any) -> bool:
-    return value is not None and not isinstance(value, Unknown)
 
 
 def validate(news: Mapping[str, Any]) -> list[Failure]:
     """Every problem of the declared inputs, one Failure per problem. Never raises."""
     failures: list[Failure] = []
-    check_known_properties(news, INPUT_FIELDS, OUTPUT_ONLY_FIELDS, failures)
+    FIELDS.check_known(news, failures)
     name = news.get("tracker_name")
     if name is None:
         failures.append(Failure("tracker_name", "tracker_name is required"))
-    elif not isinstance(name, Unknown):
+    elif not is_placeholder(name):
         if name in RESERVED_NAMES:
             failures.append(Failure("tracker_name", f"tracker_name cannot be {shown(name)}: it is reserved"))
         elif not isinstance(name, str) or not _NAME.match(name):
@@ -83,26 +65,18 @@ def validate(news: Mapping[str, Any]) -> list[Failure]:
             )
     _check_data_bucket(news.get("data_bucket"), failures)
     check_bucket("bucket_name", news.get("bucket_name"), failures)
-    if news.get("file_prefix_name") is not None and not isinstance(news.get("file_prefix_name"), Unknown):
-        check_prefix(news["file_prefix_name"], failures)
-    for flag in ("is_obs_created", "is_sort_by_service"):
-        if news.get(flag) is not None and not isinstance(news.get(flag), Unknown):
-            check_bool(flag, news[flag], failures)
+    check_trace_file_settings(news, ("is_obs_created", "is_sort_by_service"), failures)
     lifecycle = news.get("bucket_lifecycle")
     # Numbers reach the provider as floats: 30.0 is 30 days, 30.5 is not a choice.
-    if _known(lifecycle) and (
-        isinstance(lifecycle, bool) or not isinstance(lifecycle, int | float) or lifecycle not in BUCKET_LIFECYCLE_DAYS
+    if known(lifecycle) and (
+        isinstance(lifecycle, bool)
+        or not isinstance(lifecycle, int | float)
+        or lifecycle not in BUCKET_LIFECYCLE_CHOICES
     ):
-        days = ", ".join(str(d) for d in BUCKET_LIFECYCLE_DAYS)
+        days = ", ".join(str(d) for d in BUCKET_LIFECYCLE_CHOICES)
         failures.append(
             Failure("bucket_lifecycle", f"bucket_lifecycle must be one of {days} days, got {shown(lifecycle)}")
         )
-    check_choice("compress_type", news.get("compress_type"), COMPRESS_TYPES, failures)
-    check_choice("status", news.get("status"), STATUS_VALUES, failures)
-    if news.get("lts") is not None:
-        check_switch_object("lts", news["lts"], "is_lts_enabled", failures)
-    if news.get("log_file_validate") is not None:
-        check_switch_object("log_file_validate", news["log_file_validate"], "is_support_validate", failures)
     transfer_only = [k for k in ("file_prefix_name", "is_obs_created", "bucket_lifecycle") if news.get(k) is not None]
     if news.get("bucket_name") is None and transfer_only:
         failures.append(Failure(transfer_only[0], f"{transfer_only[0]} needs bucket_name (the transfer bucket)"))
@@ -123,7 +97,7 @@ def _check_data_bucket(value: Any, failures: list[Failure]) -> None:
             Failure("data_bucket", "data_bucket is required: {'data_bucket_name': ..., 'data_event': ['READ','WRITE']}")
         )
         return
-    if isinstance(value, Unknown):
+    if is_placeholder(value):
         return
     if not isinstance(value, Mapping):
         failures.append(Failure("data_bucket", f"data_bucket must be an object, got {shown(value)}"))
@@ -138,12 +112,12 @@ def _check_data_bucket(value: Any, failures: list[Failure]) -> None:
     else:
         check_bucket("data_bucket.data_bucket_name", value["data_bucket_name"], failures)
     events = value.get("data_event")
-    if events is None or isinstance(events, Unknown):
+    if events is None or is_placeholder(events):
         return
     if (
         not isinstance(events, list | tuple)
         or not events
-        or any(e not in DATA_EVENTS for e in events if not isinstance(e, Unknown))
+        or any(e not in DATA_EVENTS for e in events if not is_placeholder(e))
         or len(set(map(str, events))) != len(events)
     ):
         failures.append(
@@ -154,10 +128,8 @@ def _check_data_bucket(value: Any, failures: list[Failure]) -> None:
 
 
 def with_defaults(news: Mapping[str, Any]) -> dict[str, Any]:
-    inputs = {k: v for k, v in news.items() if k not in OUTPUT_ONLY_FIELDS}
-    for key, default in DEFAULTS.items():
-        if inputs.get(key) is None:
-            inputs[key] = dict(default) if isinstance(default, dict) else default
+    """The declared inputs with documented defaults filled in and read-only placeholders dropped."""
+    inputs = FIELDS.with_defaults(news)
     data_bucket = inputs.get("data_bucket")
     if isinstance(data_bucket, Mapping) and data_bucket.get("data_event") is None:
         inputs["data_bucket"] = {**data_bucket, "data_event": list(DATA_EVENTS)}
@@ -167,8 +139,11 @@ def with_defaults(news: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def desired_body(inputs: Mapping[str, Any], *, create_bucket: bool, with_status: bool) -> dict[str, Any]:
-    """The complete v3 body: every setting explicit, so a PUT never resets one by omission."""
-    merged = with_defaults(inputs)
+    """The complete v3 body: every setting explicit, so a PUT never resets one by omission.
+
+    `inputs` are complete: checked, with defaults applied.
+    """
+    merged = inputs
     body: dict[str, Any] = {
         "tracker_type": "data",
         "tracker_name": merged["tracker_name"],
@@ -229,49 +204,26 @@ def state_from_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _comparable(values: Mapping[str, Any]) -> dict[str, Any]:
-    merged = with_defaults(values)
-    data_bucket = merged.get("data_bucket")
-    events = data_bucket.get("data_event") if isinstance(data_bucket, Mapping) else None
-    status = merged.get("status")
-    lts, validate_obj = merged.get("lts"), merged.get("log_file_validate")
-    return {
-        "data_bucket.data_event": sorted(events) if isinstance(events, list) and not is_unknown(events) else events,
-        "bucket_name": merged.get("bucket_name"),
-        "file_prefix_name": merged.get("file_prefix_name"),
-        "bucket_lifecycle": merged.get("bucket_lifecycle"),
-        "compress_type": merged.get("compress_type"),
-        "is_sort_by_service": merged.get("is_sort_by_service"),
-        "lts.is_lts_enabled": lts.get("is_lts_enabled") if isinstance(lts, Mapping) else lts,
-        "log_file_validate.is_support_validate": (
-            validate_obj.get("is_support_validate") if isinstance(validate_obj, Mapping) else validate_obj
-        ),
-        "status": "enabled" if status == "error" else status,
-    }
+    view = FIELDS.comparable(with_defaults(values))
+    events = view["data_bucket.data_event"]
+    if isinstance(events, list) and not is_unknown(events):
+        view["data_bucket.data_event"] = sorted(events)
+    view["status"] = switch_status(view["status"])
+    return view
 
 
-def changed_fields(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-    old, new = _comparable(olds), _comparable(news)
-    return [key for key in new if is_unknown(new[key]) or new[key] != old[key]]
-
-
-def replaced_fields(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-    """The tracked bucket and the name are fixed once created: changing them means a new tracker."""
-    replaced = []
-    if is_unknown(news.get("tracker_name")) or news.get("tracker_name") != olds.get("tracker_name"):
-        replaced.append("tracker_name")
-    new_bucket = news.get("data_bucket")
-    old_bucket = olds.get("data_bucket")
-    new_name = new_bucket.get("data_bucket_name") if isinstance(new_bucket, Mapping) else new_bucket
-    old_name = old_bucket.get("data_bucket_name") if isinstance(old_bucket, Mapping) else None
-    if is_unknown(new_name) or new_name != old_name:
-        replaced.append("data_bucket")
-    return replaced
+changed_fields = changes_by(_comparable)
+# The tracked bucket and the name are fixed once created: changing them means a new tracker.
+replaced_fields = FIELDS.replaced_fields
 
 
 def inputs_from_state(state: Mapping[str, Any], old_inputs: Mapping[str, Any]) -> dict[str, Any]:
-    inputs = {k: state[k] for k in INPUT_FIELDS if k in state and k not in SCOPE_FIELDS}
+    """Inputs that describe what the service really has; the scope is carried over."""
+    inputs = FIELDS.inputs_from_state(state, old_inputs)
     inputs["status"] = "disabled" if state.get("status") == "disabled" else "enabled"
-    for key in SCOPE_FIELDS:
-        if old_inputs.get(key) is not None:
-            inputs[key] = old_inputs[key]
-    return {k: v for k, v in inputs.items() if v is not None}
+    return inputs
+
+
+def resource_name(props: Mapping[str, Any]) -> str:
+    """The name part of the resource id: the tracker's own name."""
+    return str(props.get("tracker_name") or "")

@@ -15,8 +15,20 @@ class ConfigurationError(CtsError, ValueError):
     """Settings are missing or contradict each other (raised before any request is sent)."""
 
 
+class CloudsConfigError(CtsError):
+    """The requested cloud is missing or unusable. The text names paths and clouds, never a value."""
+
+
+class SignatureError(CtsError):
+    """A request signature is missing, malformed, expired or wrong. The text never holds a secret key."""
+
+
 class TransportError(CtsError, ConnectionError):
     """No usable HTTP answer: timeouts or connection failures that outlasted the retry budget."""
+
+
+class ResponseLostError(TransportError):
+    """A non-idempotent request was sent but its answer never arrived: it may have taken effect."""
 
 
 class ApiError(CtsError):
@@ -77,8 +89,16 @@ class AuthenticationError(ApiError):
     """IAM refused to issue a token, or CTS refused the credentials (HTTP 401/403)."""
 
 
-class TrackerNotFoundError(ApiError):
-    """The tracker addressed does not exist (HTTP 404 / CTS.0214, or an empty query answer)."""
+class NotFoundError(ApiError):
+    """The resource addressed does not exist (HTTP 404 / CTS.0214, or an empty query answer)."""
+
+
+class TrackerNotFoundError(NotFoundError):
+    """The tracker (management or data) addressed does not exist."""
+
+
+class NotificationNotFoundError(NotFoundError):
+    """The key-event notification addressed does not exist."""
 
 
 class TrackerExistsError(ApiError):
@@ -88,8 +108,13 @@ class TrackerExistsError(ApiError):
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "CloudsConfigError",
     "ConfigurationError",
     "CtsError",
+    "NotFoundError",
+    "NotificationNotFoundError",
+    "ResponseLostError",
+    "SignatureError",
     "TrackerExistsError",
     "TrackerNotFoundError",
     "TransportError",

@@ -9,7 +9,7 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from .arguments import properties, split_arguments
-from .notification_schema import OUTPUT_ONLY_FIELDS
+from .notification_schema import FIELDS
 from .provider import NotificationProvider
 
 
@@ -68,19 +68,33 @@ class Notification(Resource, module="cts", name="Notification"):
     """A key-event notification; its id is `{project_id}/{notification_id}`."""
 
     notification_name: pulumi.Output[str]
+    """The notification's name, unique in the project."""
     operation_type: pulumi.Output[str]
+    """"complete" (every key operation) or "customized" (the `operations`)."""
     operations: pulumi.Output[list[dict[str, Any]]]
+    """The operations that trigger a message (empty with "complete")."""
     notify_user_list: pulumi.Output[list[dict[str, Any]]]
+    """The user groups and users whose operations count (empty: everyone)."""
     topic_id: pulumi.Output[str | None]
+    """The SMN topic URN that receives the messages."""
     filter: pulumi.Output[dict[str, Any] | None]
+    """The conditions on the recorded trace, or None."""
     status: pulumi.Output[str]
+    """"enabled" or "disabled"."""
     project_name: pulumi.Output[str | None]
+    """The project the notification lives in, by name."""
     project_id: pulumi.Output[str]
+    """The project the notification lives in, by ID (the first part of the resource id)."""
     region: pulumi.Output[str]
+    """The region of that project."""
     notification_id: pulumi.Output[str]
+    """CTS's own notification ID, the second part of the resource id."""
     notification_type: pulumi.Output[str]
+    """How messages are sent: "smn"."""
     create_time: pulumi.Output[int | None]
+    """When the notification was created, in UTC milliseconds since the epoch."""
     domain_id: pulumi.Output[str | None]
+    """The account (domain) ID that owns the notification."""
 
     @overload
     def __init__(
@@ -107,4 +121,13 @@ class Notification(Resource, module="cts", name="Notification"):
 
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
         args_obj, opts = split_arguments("Notification", NotificationArgs, args, kwargs)
-        super().__init__(NotificationProvider(), resource_name, properties(args_obj, OUTPUT_ONLY_FIELDS), opts)
+        super().__init__(NotificationProvider(), resource_name, properties(args_obj, FIELDS.output_only_fields), opts)
+
+    @staticmethod
+    def get(resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> Notification:
+        """Look up an existing notification by its id `{project_id}/{notification_id}` (read-only, not managed).
+
+        Experimental: dynamic resources support `get` only as far as the engine allows.
+        """
+        merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
+        return Notification(resource_name, NotificationArgs(notification_name="", operation_type=""), merged)

@@ -9,19 +9,18 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi.output import Unknown
-
-from .schema import (
-    SCOPE_FIELDS,
+from .checks import (
     STATUS_VALUES,
     Failure,
     check_bool,
     check_choice,
-    check_known_properties,
     check_scope,
+    is_placeholder,
     is_unknown,
+    known,
     shown,
 )
+from .fields import Field, FieldTable, changes_by, output_only, scope_fields
 
 OPERATION_TYPES = ("complete", "customized")
 CONDITIONS = ("AND", "OR")
@@ -32,32 +31,27 @@ _SERVICE_TYPE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 _TOPIC = re.compile(r"^urn:smn:[a-z0-9-]+:[A-Za-z0-9]+:[A-Za-z0-9_-]{1,256}$")
 _RULE = re.compile(r"^(api_version|code|trace_rating|trace_type|resource_id|resource_name)\s*(!=|=)\s*\S.*$")
 
-DEFAULTS: dict[str, Any] = {"status": "enabled", "notify_user_list": []}
-INPUT_FIELDS = (
-    "notification_name",
-    "operation_type",
-    "operations",
-    "notify_user_list",
-    "topic_id",
-    "filter",
-    "status",
-    *SCOPE_FIELDS,
+FIELDS = FieldTable(
+    Field("notification_name"),
+    Field("operation_type"),
+    Field("operations"),
+    Field("notify_user_list", default=[]),
+    Field("topic_id"),
+    Field("filter"),
+    Field("status", default="enabled"),
+    *scope_fields(),
+    *output_only("notification_id", "notification_type", "create_time", "domain_id"),
 )
-OUTPUT_ONLY_FIELDS = ("notification_id", "notification_type", "create_time", "domain_id")
-
-
-def _known(value: Any) -> bool:
-    return value is not None and not isinstance(value, Unknown)
 
 
 def validate(news: Mapping[str, Any]) -> list[Failure]:
     """Every problem of the declared inputs, one Failure per problem. Never raises."""
     failures: list[Failure] = []
-    check_known_properties(news, INPUT_FIELDS, OUTPUT_ONLY_FIELDS, failures)
+    FIELDS.check_known(news, failures)
     name = news.get("notification_name")
     if name is None:
         failures.append(Failure("notification_name", "notification_name is required"))
-    elif _known(name) and (not isinstance(name, str) or not _NAME.match(name)):
+    elif known(name) and (not isinstance(name, str) or not _NAME.match(name)):
         failures.append(
             Failure(
                 "notification_name", f"notification_name must be 1 to 64 letters, digits and '_', got {shown(name)}"
@@ -72,19 +66,19 @@ def validate(news: Mapping[str, Any]) -> list[Failure]:
         failures.append(Failure("operations", "operations are chosen only with operation_type 'customized'"))
     if operation_type == "customized" and not operations:
         failures.append(Failure("operations", "operation_type 'customized' needs at least one entry in operations"))
-    if _known(operations):
+    if known(operations):
         _check_operations(operations, failures)
-    if _known(news.get("notify_user_list")):
+    if known(news.get("notify_user_list")):
         _check_users(news["notify_user_list"], failures)
     topic = news.get("topic_id")
-    if _known(topic) and (not isinstance(topic, str) or not _TOPIC.match(topic)):
+    if known(topic) and (not isinstance(topic, str) or not _TOPIC.match(topic)):
         failures.append(
             Failure("topic_id", f"topic_id must be an SMN topic URN urn:smn:REGION:PROJECT:NAME, got {shown(topic)}")
         )
     check_choice("status", news.get("status"), STATUS_VALUES, failures)
     if news.get("status", "enabled") == "enabled" and topic is None:
         failures.append(Failure("topic_id", "topic_id is required while the notification is enabled"))
-    if _known(news.get("filter")):
+    if known(news.get("filter")):
         _check_filter(news["filter"], failures)
     check_scope(news, failures)
     return failures
@@ -96,7 +90,7 @@ def _check_operations(operations: Any, failures: list[Failure]) -> None:
         return
     for index, operation in enumerate(operations):
         where = f"operations[{index}]"
-        if isinstance(operation, Unknown):
+        if is_placeholder(operation):
             continue
         if not isinstance(operation, Mapping):
             failures.append(Failure(where, f"{where} must be an object with service_type, resource_type, trace_names"))
@@ -105,7 +99,7 @@ def _check_operations(operations: Any, failures: list[Failure]) -> None:
         if extra:
             failures.append(Failure(where, f"{where} has unknown keys {', '.join(extra)}"))
         service = operation.get("service_type")
-        if _known(service) and (not isinstance(service, str) or not _SERVICE_TYPE.match(service)):
+        if known(service) and (not isinstance(service, str) or not _SERVICE_TYPE.match(service)):
             failures.append(
                 Failure(
                     f"{where}.service_type",
@@ -115,10 +109,10 @@ def _check_operations(operations: Any, failures: list[Failure]) -> None:
         elif service is None:
             failures.append(Failure(f"{where}.service_type", f"{where}.service_type is required"))
         resource = operation.get("resource_type")
-        if resource is None or (_known(resource) and (not isinstance(resource, str) or not resource)):
+        if resource is None or (known(resource) and (not isinstance(resource, str) or not resource)):
             failures.append(Failure(f"{where}.resource_type", f"{where}.resource_type must be a non-empty string"))
         names = operation.get("trace_names")
-        if not _known(names):
+        if not known(names):
             if names is None:
                 failures.append(Failure(f"{where}.trace_names", f"{where}.trace_names is required"))
             continue
@@ -175,18 +169,19 @@ def _check_filter(value: Any, failures: list[Failure]) -> None:
 
 
 def with_defaults(news: Mapping[str, Any]) -> dict[str, Any]:
-    inputs = {k: v for k, v in news.items() if k not in OUTPUT_ONLY_FIELDS}
-    for key, default in DEFAULTS.items():
-        if inputs.get(key) is None:
-            inputs[key] = list(default) if isinstance(default, list) else default
+    """The declared inputs with documented defaults filled in and read-only placeholders dropped."""
+    inputs = FIELDS.with_defaults(news)
     if inputs.get("operation_type") == "complete" and inputs.get("operations") is None:
         inputs["operations"] = []
     return inputs
 
 
 def desired_body(inputs: Mapping[str, Any], *, notification_id: str | None = None) -> dict[str, Any]:
-    """The complete body; with an id it is a modify body, which also carries the status."""
-    merged = with_defaults(inputs)
+    """The complete body; with an id it is a modify body, which also carries the status.
+
+    `inputs` are complete: checked, with defaults applied.
+    """
+    merged = inputs
     body: dict[str, Any] = {
         "notification_name": merged["notification_name"],
         "operation_type": merged["operation_type"],
@@ -220,18 +215,16 @@ def state_from_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _comparable(values: Mapping[str, Any]) -> dict[str, Any]:
-    merged = with_defaults(values)
-    return {key: merged.get(key) for key in INPUT_FIELDS if key not in SCOPE_FIELDS}
+    return FIELDS.comparable(with_defaults(values))
 
 
-def changed_fields(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-    old, new = _comparable(olds), _comparable(news)
-    return [key for key in new if is_unknown(new[key]) or new[key] != old[key]]
+changed_fields = changes_by(_comparable)
+# Every setting changes in place: only a scope change (see `scope`) replaces a notification.
+replaced_fields = FIELDS.replaced_fields
+# Settings from the service; the scope is carried over.
+inputs_from_state = FIELDS.inputs_from_state
 
 
-def inputs_from_state(state: Mapping[str, Any], old_inputs: Mapping[str, Any]) -> dict[str, Any]:
-    inputs = {k: state[k] for k in INPUT_FIELDS if k in state and k not in SCOPE_FIELDS and state[k] is not None}
-    for key in SCOPE_FIELDS:
-        if old_inputs.get(key) is not None:
-            inputs[key] = old_inputs[key]
-    return inputs
+def resource_name(props: Mapping[str, Any]) -> str:
+    """The name part of the resource id: the notification's CTS id (names may change in place)."""
+    return str(props.get("notification_id") or "")

@@ -1,6 +1,6 @@
 """The check / diff / create / read / update / delete logic the Pulumi engine runs inside the provider
 process: `TrackerProvider`, `DataTrackerProvider`, `NotificationProvider`. Field rules live in the
-`*schema` modules, HTTP in `client`.
+`*_schema` modules, HTTP in `client`.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -21,14 +21,21 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import data_tracker_schema, notification_schema, schema
-from .auth import TokenCache
-from .client import CtsClient, CtsClientFactory
-from .errors import ApiError, ConfigurationError, TrackerExistsError, TrackerNotFoundError
-from .schema import PROVIDER_KEY, Scope
+from . import data_tracker_schema, notification_schema, tracker_schema
+from .checks import PROVIDER_KEY, Failure
+from .client import CtsClient, CtsClientFactory, shared_factory
+from .errors import (
+    ApiError,
+    ConfigurationError,
+    NotFoundError,
+    NotificationNotFoundError,
+    TrackerExistsError,
+    TrackerNotFoundError,
+)
+from .fields import ResourceSchema
+from .scope import Scope, name_of_id, project_of_id, replaced_scope_fields, resource_id, resource_scope
 from .settings import ConfigLookup, Settings, resolve
-from .token_store import FileTokenStore
-from .transport import Transport
+from .tracker_schema import TRACKER_NAME
 
 log = logging.getLogger("pulumi_cts")
 
@@ -86,48 +93,22 @@ class _Runtime:
 
     def default_api_version(self) -> str:
         try:
-            return self.settings.get("api_version") or schema.DEFAULT_API_VERSION
+            return self.settings.get("api_version") or tracker_schema.DEFAULT_API_VERSION
         except ConfigurationError:
-            return schema.DEFAULT_API_VERSION
-
-
-_FACTORIES: dict[tuple[tuple[str, str], ...], CtsClientFactory] = {}
-_FACTORIES_LOCK = threading.Lock()
-
-
-def shared_factory(settings: Settings) -> CtsClientFactory:
-    """One connection pool and token cache per process and settings, shared by every provider class,
-    so trackers, data trackers and notifications of one scope cost one IAM call together."""
-    key = tuple(sorted(settings.values.items()))
-    with _FACTORIES_LOCK:
-        factory = _FACTORIES.get(key)
-        if factory is None:
-            directory = settings.get("token_cache")
-            tokens = TokenCache(store=FileTokenStore(directory) if directory else None)
-            factory = CtsClientFactory(settings, Transport(verify=settings.verify), tokens=tokens)
-            _FACTORIES[key] = factory
-        return factory
-
-
-def forget_shared_connections() -> None:
-    """Drop every shared session and cached token of this process (tests, credential rotation)."""
-    with _FACTORIES_LOCK:
-        for factory in _FACTORIES.values():
-            factory.transport.close()
-        _FACTORIES.clear()
-
-
-def _declared(props: Mapping[str, Any], fields: tuple[str, ...] = schema.INPUT_FIELDS) -> dict[str, Any]:
-    """The inputs of a property bag, without the engine's `__provider` and read-only fields."""
-    return {k: v for k, v in props.items() if k in fields}
+            return tracker_schema.DEFAULT_API_VERSION
 
 
 class _ScopedProvider(ResourceProvider):
     """What every pulumi-cts provider shares: no state when pickled, settings from `configure()`,
-    and the project an existing resource lives in."""
+    the project an existing resource lives in, and check / diff / read / delete through the
+    resource's schema. `create` and `update` differ for real and stay with each resource."""
 
     # The blob is a reference to the class and nothing else, so it need not be encrypted.
     serialize_as_secret_always = False
+    schema: ClassVar[ResourceSchema]
+    noun: ClassVar[str]
+    not_found: ClassVar[type[NotFoundError]] = TrackerNotFoundError
+    delete_before_replace: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -151,19 +132,94 @@ class _ScopedProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         self._runtime = _Runtime(req.config.get)
 
+    # -- the shared lifecycle ---------------------------------------------------------------------
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = [CheckFailure(f.field, f.reason) for f in self._validate(news)]
+        return CheckResult(self._with_defaults(news), failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = self.schema.changed_fields(olds, news)
+        replaces = self.schema.replaced_fields(olds, news)
+        replaces += replaced_scope_fields(olds, news, self.runtime.default_scope())
+        return DiffResult(
+            changes=bool(changed or replaces),
+            replaces=replaces,
+            stables=[],
+            delete_before_replace=self.delete_before_replace,
+        )
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        client, scope = self._client_for_existing(id_, props)
+        old_inputs = self._with_defaults(self._declared(props))
+        name = self._name(id_, props)
+        current = self._find(client, old_inputs, name)
+        if current is None:
+            return ReadResult(id_="", outs={})
+        state = self.schema.state_from_answer(current)
+        return ReadResult(
+            id_=resource_id(client.project_id, name),
+            outs=self._outputs(old_inputs, state, client, scope),
+            # Scope and provider switches are carried over: CTS does not report them.
+            inputs=self.schema.inputs_from_state(state, old_inputs),
+        )
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        client, _scope = self._client_for_existing(id_, props)
+        if not self._remove(client, self._with_defaults(self._declared(props)), self._name(id_, props)):
+            log.info("%s %s was already gone", self.noun, id_)
+
+    # -- what each resource fills in --------------------------------------------------------------
+
+    def _validate(self, news: Mapping[str, Any]) -> list[Failure]:
+        return self.schema.validate(news)
+
+    def _with_defaults(self, news: Mapping[str, Any]) -> dict[str, Any]:
+        return self.schema.with_defaults(news)
+
+    def _find(self, client: CtsClient, inputs: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+        """The resource as CTS answers it, or None when it is gone."""
+        raise NotImplementedError
+
+    def _remove(self, client: CtsClient, inputs: Mapping[str, Any], name: str) -> bool:
+        """Delete the resource; False when it was already gone."""
+        raise NotImplementedError
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _read_back(self, client: CtsClient, inputs: Mapping[str, Any], name: str, operation: str) -> dict[str, Any]:
+        """The state after a write, read with one GET: the resource must be there."""
+        answer = self._find(client, inputs, name)
+        if answer is None:
+            raise self.not_found(
+                operation,
+                status=404,
+                target=f"{self.noun} '{name}' in project {client.project_id}",
+                error_msg=f"the {self.noun} is not there right after it was written",
+            )
+        return self.schema.state_from_answer(answer)
+
+    def _declared(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        """The inputs of a property bag, without the engine's `__provider` and read-only fields."""
+        return self.schema.FIELDS.declared(props)
+
+    def _name(self, id_: str, props: Mapping[str, Any]) -> str:
+        """The name part of an existing resource's id: from its properties, else from the id."""
+        return self.schema.resource_name(props) or name_of_id(id_)
+
     def _client_for_new(self, inputs: Mapping[str, Any]) -> tuple[CtsClient, Scope]:
-        scope = schema.resource_scope(inputs, self.runtime.settings.default_scope())
+        scope = resource_scope(inputs, self.runtime.settings.default_scope())
         return self.runtime.factory.client_for(scope), scope
 
     def _client_for_existing(self, id_: str, props: Mapping[str, Any]) -> tuple[CtsClient, Scope]:
         """An existing resource is addressed by the project in its id, whatever the program says now."""
-        project_id = schema.project_of_id(id_) or props.get("project_id")
+        project_id = project_of_id(id_) or props.get("project_id")
         default = self.runtime.settings.default_scope()
         region = props.get("region") if isinstance(props.get("region"), str) else None
         if project_id:
             scope = Scope(region=region or default.region, project_id=str(project_id))
         else:
-            scope = schema.resource_scope(props, default)
+            scope = resource_scope(props, default)
         return self.runtime.factory.client_for(scope), scope
 
     @staticmethod
@@ -189,18 +245,23 @@ class TrackerProvider(_ScopedProvider):
     the stack configuration in `configure()` or on first use, inside the provider process.
     """
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        version = self.runtime.default_api_version()
-        failures = [CheckFailure(f.field, f.reason) for f in schema.validate(news, version)]
-        return CheckResult(schema.with_defaults(news, version), failures)
+    schema: ClassVar[ResourceSchema] = tracker_schema
+    noun = "tracker"
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = schema.changed_fields(olds, news)
-        replaces = schema.replaced_fields(olds, news, self.runtime.default_scope())
-        return DiffResult(changes=bool(changed or replaces), replaces=replaces, stables=[], delete_before_replace=False)
+    def _validate(self, news: Mapping[str, Any]) -> list[Failure]:
+        return tracker_schema.validate(news, self.runtime.default_api_version())
+
+    def _with_defaults(self, news: Mapping[str, Any]) -> dict[str, Any]:
+        return tracker_schema.with_defaults(news, self.runtime.default_api_version())
+
+    def _find(self, client: CtsClient, inputs: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+        return client.get_tracker(inputs["api_version"])
+
+    def _remove(self, client: CtsClient, inputs: Mapping[str, Any], name: str) -> bool:
+        return client.delete_tracker(inputs["api_version"])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        inputs = schema.with_defaults(_declared(props), self.runtime.default_api_version())
+        inputs = self._declared(props)
         client, scope = self._client_for_new(inputs)
         version = inputs["api_version"]
         if inputs["adopt_existing"]:
@@ -210,42 +271,23 @@ class TrackerProvider(_ScopedProvider):
         answer = self._create_once(client, inputs, scope)
         if answer is None:
             return self._adopt(client, inputs, client.get_tracker(version) or {}, scope)
-        state = schema.state_from_answer(answer)
+        state = tracker_schema.state_from_answer(answer)
         if inputs["status"] == "disabled" and state["status"] != "disabled":
             state = self._put(client, inputs, state, just_created=answer)
-        return CreateResult(schema.resource_id(client.project_id), self._outputs(inputs, state, client, scope))
-
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        client, scope = self._client_for_existing(id_, props)
-        old_inputs = schema.with_defaults(_declared(props), self.runtime.default_api_version())
-        current = client.get_tracker(old_inputs["api_version"])
-        if current is None:
-            return ReadResult(id_="", outs={})
-        state = schema.state_from_answer(current)
-        outs = self._outputs(old_inputs, state, client, scope)
-        carried = {k: v for k, v in old_inputs.items() if k not in schema.SCOPE_FIELDS}
-        return ReadResult(
-            id_=schema.resource_id(client.project_id), outs=outs, inputs=schema.inputs_from_state(state, carried)
-        )
+        return CreateResult(tracker_schema.resource_id(client.project_id), self._outputs(inputs, state, client, scope))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        inputs = schema.with_defaults(_declared(news), self.runtime.default_api_version())
+        inputs = self._declared(news)
         client, scope = self._client_for_existing(id_, olds)
         try:
             state = self._put(client, inputs, olds)
         except TrackerNotFoundError:
             # Deleted behind the stack's back: bring it back as declared.
             answer = self._create_once(client, inputs, scope)
-            state = schema.state_from_answer(answer or {})
+            state = tracker_schema.state_from_answer(answer or {})
             if inputs["status"] == "disabled" and state["status"] != "disabled":
                 state = self._put(client, inputs, state)
         return UpdateResult(self._outputs(inputs, state, client, scope))
-
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        client, _scope = self._client_for_existing(id_, props)
-        version = props.get("api_version") or self.runtime.default_api_version()
-        if not client.delete_tracker(version):
-            log.info("tracker %s was already gone", id_)
 
     def _create_once(self, client: CtsClient, inputs: Mapping[str, Any], scope: Scope) -> dict[str, Any] | None:
         """POST the tracker exactly once, even when the answer to the POST is lost.
@@ -253,7 +295,7 @@ class TrackerProvider(_ScopedProvider):
         Returns the created tracker, or None when only a later GET can tell what it looks like.
         """
         version = inputs["api_version"]
-        body = schema.desired_body(inputs, create_bucket=True)
+        body = tracker_schema.desired_body(inputs, create_bucket=True)
 
         def create() -> dict[str, Any] | None:
             try:
@@ -268,7 +310,7 @@ class TrackerProvider(_ScopedProvider):
 
         def find() -> dict[str, Any] | None:
             current = client.get_tracker(version)
-            if current is None or _same_destination(schema.state_from_answer(current), inputs):
+            if current is None or _same_destination(tracker_schema.state_from_answer(current), inputs):
                 return current
             raise TrackerExistsError(
                 "Creating the CTS tracker",
@@ -279,7 +321,7 @@ class TrackerProvider(_ScopedProvider):
             )
 
         try:
-            answer = client.transport.post_once(create, find)
+            answer = client.create_once(create, find)
         except TrackerExistsError:
             if inputs.get("adopt_existing"):
                 return None
@@ -295,8 +337,8 @@ class TrackerProvider(_ScopedProvider):
         self, client: CtsClient, inputs: Mapping[str, Any], current: Mapping[str, Any], scope: Scope
     ) -> CreateResult:
         """Bring an existing tracker to the declared settings and manage it from now on."""
-        state = self._put(client, inputs, schema.state_from_answer(current))
-        return CreateResult(schema.resource_id(client.project_id), self._outputs(inputs, state, client, scope))
+        state = self._put(client, inputs, tracker_schema.state_from_answer(current))
+        return CreateResult(tracker_schema.resource_id(client.project_id), self._outputs(inputs, state, client, scope))
 
     def _put(
         self,
@@ -311,27 +353,20 @@ class TrackerProvider(_ScopedProvider):
         except right after a create: then the create's answer plus the sent body is the state.
         """
         version = inputs["api_version"]
-        body = schema.update_body(inputs, current)
+        body = tracker_schema.update_body(inputs, current)
         try:
             answer = client.update_tracker(body, version)
         except ApiError as error:
             # Moving back to a bucket CTS created earlier: it exists now, so just use it.
-            if error.error_code != "CTS.0215" or not schema.asks_to_create_bucket(body):
+            if error.error_code != "CTS.0215" or not tracker_schema.asks_to_create_bucket(body):
                 raise
-            body = schema.update_body(inputs, current, create_bucket=False)
+            body = tracker_schema.update_body(inputs, current, create_bucket=False)
             answer = client.update_tracker(body, version)
         if (answer is None or not (answer.get("bucket_name") or answer.get("obs_info"))) and just_created:
-            answer = schema.answer_after_put(just_created, body)
+            answer = tracker_schema.answer_after_put(just_created, body)
         if answer is None or not (answer.get("bucket_name") or answer.get("obs_info")):
-            answer = client.get_tracker(version)
-            if answer is None:
-                raise TrackerNotFoundError(
-                    "Reading the CTS tracker after the update",
-                    status=404,
-                    target=f"project {client.project_id}",
-                    error_msg="the tracker disappeared right after it was updated",
-                )
-        return schema.state_from_answer(answer)
+            return self._read_back(client, inputs, TRACKER_NAME, "Reading the CTS tracker after the update")
+        return tracker_schema.state_from_answer(answer)
 
 
 def _same_destination(state: Mapping[str, Any], inputs: Mapping[str, Any]) -> bool:
@@ -344,91 +379,50 @@ def _same_destination(state: Mapping[str, Any], inputs: Mapping[str, Any]) -> bo
 class DataTrackerProvider(_ScopedProvider):
     """Manages a CTS data tracker (v3, `tracker_type=data`): OBS data events of one bucket."""
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = [CheckFailure(f.field, f.reason) for f in data_tracker_schema.validate(news)]
-        return CheckResult(data_tracker_schema.with_defaults(news), failures)
-
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = data_tracker_schema.changed_fields(olds, news)
-        replaces = data_tracker_schema.replaced_fields(olds, news)
-        replaces += schema.replaced_fields(olds, news, self.runtime.default_scope())
-        return DiffResult(changes=bool(changed or replaces), replaces=replaces, stables=[], delete_before_replace=True)
+    schema: ClassVar[ResourceSchema] = data_tracker_schema
+    noun = "data tracker"
+    delete_before_replace = True
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        inputs = data_tracker_schema.with_defaults(_declared(props, data_tracker_schema.INPUT_FIELDS))
+        inputs = self._declared(props)
         client, scope = self._client_for_new(inputs)
         name = inputs["tracker_name"]
         body = data_tracker_schema.desired_body(inputs, create_bucket=True, with_status=False)
-        client.transport.post_once(
-            lambda: client.create_tracker(body, "v3") or body, lambda: client.get_tracker("v3", name, "data")
-        )
+        client.create_once(lambda: client.create_tracker(body, "v3") or body, lambda: self._find(client, inputs, name))
         if inputs["status"] == "disabled":
             client.update_tracker(data_tracker_schema.desired_body(inputs, create_bucket=False, with_status=True), "v3")
-        state = self._current(client, name)
-        return CreateResult(f"{client.project_id}/{name}", self._outputs(inputs, state, client, scope))
-
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        client, scope = self._client_for_existing(id_, props)
-        name = str(props.get("tracker_name") or id_.partition("/")[2])
-        current = client.get_tracker("v3", name, "data")
-        if current is None:
-            return ReadResult(id_="", outs={})
-        state = data_tracker_schema.state_from_answer(current)
-        old_inputs = data_tracker_schema.with_defaults(_declared(props, data_tracker_schema.INPUT_FIELDS))
-        carried = {k: v for k, v in old_inputs.items() if k not in schema.SCOPE_FIELDS}
-        return ReadResult(
-            id_=f"{client.project_id}/{name}",
-            outs=self._outputs(old_inputs, state, client, scope),
-            inputs=data_tracker_schema.inputs_from_state(state, carried),
-        )
+        state = self._read_back(client, inputs, name, "Reading the data tracker")
+        return CreateResult(resource_id(client.project_id, name), self._outputs(inputs, state, client, scope))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        inputs = data_tracker_schema.with_defaults(_declared(news, data_tracker_schema.INPUT_FIELDS))
+        inputs = self._declared(news)
         client, scope = self._client_for_existing(id_, olds)
         moving = inputs.get("bucket_name") != olds.get("bucket_name")
         body = data_tracker_schema.desired_body(inputs, create_bucket=moving, with_status=True)
         client.update_tracker(body, "v3")
-        state = self._current(client, inputs["tracker_name"])
+        state = self._read_back(client, inputs, inputs["tracker_name"], "Reading the data tracker")
         return UpdateResult(self._outputs(inputs, state, client, scope))
 
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        client, _scope = self._client_for_existing(id_, props)
-        name = str(props.get("tracker_name") or id_.partition("/")[2])
-        if not client.delete_tracker("v3", name, "data"):
-            log.info("data tracker %s was already gone", id_)
+    def _find(self, client: CtsClient, inputs: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+        return client.get_tracker("v3", name, "data")
 
-    @staticmethod
-    def _current(client: CtsClient, name: str) -> dict[str, Any]:
-        """v3 writes answer without the settings, so the state is read back once."""
-        answer = client.get_tracker("v3", name, "data")
-        if answer is None:
-            raise TrackerNotFoundError(
-                "Reading the data tracker",
-                status=404,
-                target=f"data tracker '{name}' in project {client.project_id}",
-                error_msg="the tracker is not there right after it was written",
-            )
-        return data_tracker_schema.state_from_answer(answer)
+    def _remove(self, client: CtsClient, inputs: Mapping[str, Any], name: str) -> bool:
+        return client.delete_tracker("v3", name, "data")
 
 
 class NotificationProvider(_ScopedProvider):
     """Manages a key-event notification (v3 `/notifications`): SMN messages for chosen operations."""
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = [CheckFailure(f.field, f.reason) for f in notification_schema.validate(news)]
-        return CheckResult(notification_schema.with_defaults(news), failures)
-
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = notification_schema.changed_fields(olds, news)
-        replaces = schema.replaced_fields(olds, news, self.runtime.default_scope())
-        return DiffResult(changes=bool(changed or replaces), replaces=replaces, stables=[], delete_before_replace=False)
+    schema: ClassVar[ResourceSchema] = notification_schema
+    noun = "notification"
+    not_found = NotificationNotFoundError
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        inputs = notification_schema.with_defaults(_declared(props, notification_schema.INPUT_FIELDS))
+        inputs = self._declared(props)
         client, scope = self._client_for_new(inputs)
         body = notification_schema.desired_body(inputs)
         # Names are unique per project: the name tells whether a lost POST took effect.
-        answer = client.transport.post_once(
+        answer = client.create_once(
             lambda: client.create_notification(body),
             lambda: client.find_notification(name=inputs["notification_name"]),
         )
@@ -439,45 +433,23 @@ class NotificationProvider(_ScopedProvider):
         if state["status"] != inputs["status"]:
             state = self._put(client, inputs, str(state["notification_id"]))
         return CreateResult(
-            f"{client.project_id}/{state['notification_id']}", self._outputs(inputs, state, client, scope)
-        )
-
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        client, scope = self._client_for_existing(id_, props)
-        notification_id = str(props.get("notification_id") or id_.partition("/")[2])
-        current = client.find_notification(notification_id=notification_id)
-        if current is None:
-            return ReadResult(id_="", outs={})
-        state = notification_schema.state_from_answer(current)
-        old_inputs = notification_schema.with_defaults(_declared(props, notification_schema.INPUT_FIELDS))
-        carried = {k: v for k, v in old_inputs.items() if k not in schema.SCOPE_FIELDS}
-        return ReadResult(
-            id_=id_,
-            outs=self._outputs(old_inputs, state, client, scope),
-            inputs=notification_schema.inputs_from_state(state, carried),
+            resource_id(client.project_id, str(state["notification_id"])), self._outputs(inputs, state, client, scope)
         )
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        inputs = notification_schema.with_defaults(_declared(news, notification_schema.INPUT_FIELDS))
+        inputs = self._declared(news)
         client, scope = self._client_for_existing(id_, olds)
-        state = self._put(client, inputs, str(olds.get("notification_id") or id_.partition("/")[2]))
+        state = self._put(client, inputs, self._name(id_, olds))
         return UpdateResult(self._outputs(inputs, state, client, scope))
 
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        client, _scope = self._client_for_existing(id_, props)
-        if not client.delete_notification(str(props.get("notification_id") or id_.partition("/")[2])):
-            log.info("notification %s was already gone", id_)
+    def _find(self, client: CtsClient, inputs: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+        return client.find_notification(notification_id=name)
 
-    @staticmethod
-    def _put(client: CtsClient, inputs: Mapping[str, Any], notification_id: str) -> dict[str, Any]:
+    def _remove(self, client: CtsClient, inputs: Mapping[str, Any], name: str) -> bool:
+        return client.delete_notification(name)
+
+    def _put(self, client: CtsClient, inputs: Mapping[str, Any], notification_id: str) -> dict[str, Any]:
         answer = client.update_notification(notification_schema.desired_body(inputs, notification_id=notification_id))
-        if not answer or not answer.get("notification_id"):
-            answer = client.find_notification(notification_id=notification_id)
-        if not answer:
-            raise TrackerNotFoundError(
-                "Updating the key-event notification",
-                status=404,
-                target=f"notification {notification_id} in project {client.project_id}",
-                error_msg="the notification does not exist",
-            )
-        return notification_schema.state_from_answer(answer)
+        if answer and answer.get("notification_id"):
+            return notification_schema.state_from_answer(answer)
+        return self._read_back(client, inputs, notification_id, "Updating the key-event notification")

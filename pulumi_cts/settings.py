@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigurationError
-from .schema import Scope, region_of_project
+from .scope import Scope, region_of_project
 
 NAMESPACE = "cts"
 

@@ -16,6 +16,8 @@ from requests.auth import AuthBase
 from requests.models import PreparedRequest
 from requests.structures import CaseInsensitiveDict
 
+from .errors import SignatureError
+
 __all__ = [
     "ALGORITHM",
     "CONTENT_SHA256_HEADER",
@@ -69,10 +71,6 @@ UNSIGNED_HEADERS = frozenset(
 _AUTH_FIELDS = ("Access", "SignedHeaders", "Signature")
 _SIGNATURE_RE = re.compile(r"[0-9a-f]{64}")
 _DEFAULT_PORTS = {"http": ":80", "https": ":443"}
-
-
-class SignatureError(Exception):
-    """A request signature is missing, malformed, expired or wrong. The text never holds a secret key."""
 
 
 def _utc_now() -> datetime:

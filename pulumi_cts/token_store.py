@@ -15,11 +15,9 @@ import os
 import stat
 import tempfile
 from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .auth import Token
+from typing import Any
 
 try:
     import fcntl
@@ -27,6 +25,27 @@ except ImportError:  # pragma: no cover - Windows: no advisory locks, the cache 
     fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger("pulumi_cts")
+
+
+@dataclass(frozen=True)
+class Token:
+    """A project-scoped IAM token and what its body says about the project."""
+
+    value: str = field(repr=False)
+    expires_at: float
+    project_id: str
+    project_name: str | None = None
+    cts_endpoint: str | None = None
+    issued_at: float | None = None
+
+    def renew_at(self, margin: float, now: float) -> float:
+        """When to stop using this token: `margin` before expiry, or half-way for short-lived ones."""
+        lifetime = self.expires_at - (self.issued_at if self.issued_at is not None else now)
+        return self.expires_at - min(margin, max(0.0, lifetime) / 2)
+
+    def __repr__(self) -> str:
+        return f"Token(project_id={self.project_id!r}, expires_at={self.expires_at!r}, value=***)"
+
 
 FORMAT_VERSION = 1
 
@@ -78,8 +97,6 @@ class FileTokenStore:
         return self.directory / f"{key_digest(key)}.json"
 
     def load(self, key: Hashable) -> Token | None:
-        from .auth import Token
-
         path = self._path(key)
         try:
             data: Any = json.loads(path.read_text(encoding="utf-8"))

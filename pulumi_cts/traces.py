@@ -11,8 +11,8 @@ from typing import Any
 
 import pulumi
 
-from .provider import shared_factory
-from .schema import Scope, resource_scope
+from .client import shared_factory
+from .scope import Scope, resource_scope
 from .settings import ConfigLookup, resolve
 
 TRACE_RATINGS = ("normal", "warning", "incident")
@@ -118,6 +118,27 @@ def _after(marker: str | None) -> dict[str, str]:
     return {"next": marker} if marker else {}
 
 
-def get_traces_output(**kwargs: Any) -> pulumi.Output[GetTracesResult]:
+def get_traces_output(
+    *,
+    limit: pulumi.Input[int] = 10,
+    trace_type: pulumi.Input[str] = "system",
+    from_time: pulumi.Input[datetime | int] | None = None,
+    to_time: pulumi.Input[datetime | int] | None = None,
+    tracker_name: pulumi.Input[str] | None = None,
+    service_type: pulumi.Input[str] | None = None,
+    user: pulumi.Input[str] | None = None,
+    resource_id: pulumi.Input[str] | None = None,
+    resource_name: pulumi.Input[str] | None = None,
+    resource_type: pulumi.Input[str] | None = None,
+    trace_id: pulumi.Input[str] | None = None,
+    trace_name: pulumi.Input[str] | None = None,
+    trace_rating: pulumi.Input[str] | None = None,
+    project_name: pulumi.Input[str] | None = None,
+    project_id: pulumi.Input[str] | None = None,
+    region: pulumi.Input[str] | None = None,
+    config: ConfigLookup | None = None,
+) -> pulumi.Output[GetTracesResult]:
     """`get_traces` for `Input` arguments (e.g. a tracker's outputs): waits for them, then queries."""
-    return pulumi.Output.all(**kwargs).apply(lambda resolved: get_traces(**resolved))
+    # Every parameter but `config` is an Input to wait for.
+    inputs = {name: value for name, value in locals().items() if name != "config"}
+    return pulumi.Output.all(**inputs).apply(lambda resolved: get_traces(**resolved, config=config))

@@ -10,7 +10,7 @@ from pulumi.dynamic import Resource
 
 from .arguments import properties, split_arguments
 from .provider import TrackerProvider
-from .schema import OUTPUT_ONLY_FIELDS
+from .tracker_schema import FIELDS
 
 
 class LogFileValidateArgs(TypedDict):
@@ -77,27 +77,43 @@ class Tracker(Resource, module="cts", name="Tracker"):
     """
 
     bucket_name: pulumi.Output[str]
+    """The OBS bucket that receives trace files."""
     file_prefix_name: pulumi.Output[str]
+    """Prefix of trace file names in the bucket ("" for none)."""
     is_obs_created: pulumi.Output[bool]
+    """Whether CTS was asked to create the bucket (as declared: CTS does not report it)."""
     is_support_trace_files_encryption: pulumi.Output[bool]
+    """Whether trace files are encrypted with KMS."""
     kms_id: pulumi.Output[str | None]
+    """The KMS key that encrypts trace files, or None without encryption."""
     log_file_validate: pulumi.Output[dict[str, bool]]
+    """`{"is_support_validate": bool}`: whether digest files verify the trace files."""
     status: pulumi.Output[str]
     """"enabled", "disabled", or "error" (see `detail`)."""
     lts: pulumi.Output[dict[str, Any]]
+    """`{"is_lts_enabled": bool}`, plus the LTS log group and topic names when CTS reports them."""
     project_name: pulumi.Output[str | None]
+    """The project the tracker lives in, by name."""
     project_id: pulumi.Output[str]
+    """The project the tracker lives in, by ID (the first part of the resource id)."""
     region: pulumi.Output[str]
+    """The region of that project."""
     adopt_existing: pulumi.Output[bool]
+    """Whether an existing tracker may be taken over on create (as declared)."""
     tracker_name: pulumi.Output[str]
     """Always "system": a project has one management tracker."""
     detail: pulumi.Output[str | None]
     """Why `status` is "error": bucketPolicyError, noBucket or arrears."""
     create_time: pulumi.Output[int | None]
+    """When the tracker was created, in UTC milliseconds since the epoch."""
     domain_id: pulumi.Output[str | None]
+    """The account (domain) ID that owns the tracker."""
     api_version: pulumi.Output[str]
+    """The CTS API version that manages the tracker: "v1.0" or "v3"."""
     compress_type: pulumi.Output[str | None]
+    """v3: "gzip" or "json" trace files; None under v1.0."""
     is_sort_by_service: pulumi.Output[bool | None]
+    """v3: whether the cloud service name is part of the transfer path; None under v1.0."""
     tracker_id: pulumi.Output[str | None]
     """CTS's own tracker UUID (the API's `id`)."""
     obs_info: pulumi.Output[dict[str, Any] | None]
@@ -131,7 +147,7 @@ class Tracker(Resource, module="cts", name="Tracker"):
 
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
         args_obj, opts = split_arguments("Tracker", TrackerArgs, args, kwargs)
-        super().__init__(TrackerProvider(), resource_name, properties(args_obj, OUTPUT_ONLY_FIELDS), opts)
+        super().__init__(TrackerProvider(), resource_name, properties(args_obj, FIELDS.output_only_fields), opts)
 
     @staticmethod
     def get(resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> Tracker:

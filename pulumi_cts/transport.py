@@ -17,7 +17,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
-from .errors import ApiError, TransportError
+from .errors import ApiError, ResponseLostError, TransportError
 
 log = logging.getLogger("pulumi_cts.http")
 
@@ -35,10 +35,6 @@ class RefreshableAuth(Protocol):
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest: ...
 
     def refresh_after_unauthorized(self, request: requests.PreparedRequest) -> bool: ...
-
-
-class ResponseLostError(TransportError):
-    """A non-idempotent request was sent but its answer never arrived: it may have taken effect."""
 
 
 @dataclass(frozen=True)
@@ -143,8 +139,7 @@ class Transport:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         accept_status: Iterable[int] = (),
-        hint_for: Callable[[int, str | None], str | None] = lambda status, code: None,
-        error_type: type[ApiError] = ApiError,
+        error_for: ErrorFor | None = None,
     ) -> requests.Response:
         """Send one logical request and return a successful (or accepted) answer.
 
@@ -152,6 +147,8 @@ class Transport:
         connections only when `idempotent`, because repeating a POST whose first try may have
         taken effect could create a second object. A lost POST raises `ResponseLostError` so the
         caller can look before it tries again. A 401 is answered once by renewing the credential.
+        `error_for` turns an error answer into the caller's exception (type and hint); without it,
+        a plain ApiError.
         """
         accepted = set(accept_status)
         waited = 0.0
@@ -161,24 +158,9 @@ class Transport:
         while True:
             started = self.clock()
             try:
-                response = self.session.request(
-                    method,
-                    url,
-                    json=json_body,
-                    params=params,
-                    headers=dict(headers or {}),
-                    auth=auth,
-                    timeout=(self.policy.connect_timeout, self.policy.read_timeout),
-                    # Per request: a session-level setting loses to REQUESTS_CA_BUNDLE in requests.
-                    verify=self.verify,
+                response = self._attempt(
+                    method, url, f"{operation} ({target})", auth=auth, json=json_body, params=params, headers=headers
                 )
-            except requests.exceptions.SSLError:
-                # A certificate problem does not go away by asking again.
-                raise TransportError(
-                    f"{operation} ({target}) failed: the TLS certificate of {url.split('/')[2]} could not be "
-                    "verified; trust its CA with cts:caCert (OS_CACERT), or, for a test endpoint only, "
-                    "set cts:insecure (OS_INSECURE)"
-                ) from None
             except requests.RequestException as exc:
                 kind = type(exc).__name__
                 log.debug("%s %s -> %s after %.3fs", method, url, kind, self.clock() - started)
@@ -199,14 +181,14 @@ class Transport:
                     if auth.refresh_after_unauthorized(response.request):
                         continue
                 if status not in RETRYABLE_STATUS or (status != 429 and not idempotent):
-                    raise api_error(response, operation, target, hint_for, error_type)
+                    raise _raised(error_answer(response, operation, target), error_for)
                 last_problem = f"HTTP {status}"
                 delay = self.policy.backoff(attempt, self.rng)
                 hinted = retry_after_seconds(response.headers.get("Retry-After"), self.clock())
                 if hinted is not None:
                     delay = max(delay, hinted)
                 if attempt + 1 >= self.policy.max_attempts or waited + delay > self.policy.max_total_wait:
-                    error = api_error(response, operation, target, hint_for, error_type)
+                    error = _raised(error_answer(response, operation, target), error_for)
                     error.args = (f"{error.args[0]} (gave up after {attempt + 1} tries and {waited:.1f}s of waiting)",)
                     raise error
             attempt += 1
@@ -219,6 +201,37 @@ class Transport:
             log.debug("retrying %s %s in %.2fs (try %d failed: %s)", method, url, delay, attempt, last_problem)
             self.sleep(delay)
             waited += delay
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        *,
+        auth: RefreshableAuth | None,
+        json: Any,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> requests.Response:
+        """One try of a request; a certificate problem ends the request, since asking again cannot help."""
+        try:
+            return self.session.request(
+                method,
+                url,
+                json=json,
+                params=params,
+                headers=dict(headers or {}),
+                auth=auth,
+                timeout=(self.policy.connect_timeout, self.policy.read_timeout),
+                # Per request: a session-level setting loses to REQUESTS_CA_BUNDLE in requests.
+                verify=self.verify,
+            )
+        except requests.exceptions.SSLError:
+            raise TransportError(
+                f"{what} failed: the TLS certificate of {url.split('/')[2]} could not be "
+                "verified; trust its CA with cts:caCert (OS_CACERT), or, for a test endpoint only, "
+                "set cts:insecure (OS_INSECURE)"
+            ) from None
 
     def post_once(self, create: Callable[[], T], find: Callable[[], T | None]) -> T:
         """Create something exactly once although a POST may not be repeated blindly.
@@ -257,14 +270,38 @@ class Transport:
         )
 
 
-def api_error(
-    response: requests.Response,
-    operation: str,
-    target: str,
-    hint_for: Callable[[int, str | None], str | None],
-    error_type: type[ApiError] = ApiError,
-) -> ApiError:
-    """An ApiError from an error answer in any of the documented shapes.
+@dataclass(frozen=True)
+class ErrorAnswer:
+    """The facts of one HTTP error answer, parsed from any of the documented shapes."""
+
+    operation: str
+    target: str
+    status: int
+    code: str | None
+    message: str | None
+    request_id: str | None
+
+    def error(self, kind: type[ApiError] = ApiError, hint: str | None = None) -> ApiError:
+        return kind(
+            self.operation,
+            status=self.status,
+            error_code=self.code,
+            error_msg=self.message,
+            request_id=self.request_id,
+            target=self.target,
+            hint=hint,
+        )
+
+
+ErrorFor = Callable[[ErrorAnswer], ApiError]
+
+
+def _raised(answer: ErrorAnswer, error_for: ErrorFor | None) -> ApiError:
+    return error_for(answer) if error_for is not None else answer.error()
+
+
+def error_answer(response: requests.Response, operation: str, target: str) -> ErrorAnswer:
+    """The facts of an error answer in any of the documented shapes.
 
     CTS and IAM answer `{"error_code", "error_msg"}`; some IAM pages use the Keystone shape
     `{"error": {"code", "message"}}`; the API gateway may answer plain text.
@@ -285,12 +322,11 @@ def api_error(
     if message is None and response.text:
         message = response.text.strip()[:200] or None
     request_id = response.headers.get("X-Request-Id") or response.headers.get("X-Openstack-Request-Id")
-    return error_type(
-        operation,
-        status=response.status_code,
-        error_code=str(code) if code is not None else None,
-        error_msg=str(message) if message is not None else None,
-        request_id=request_id,
+    return ErrorAnswer(
+        operation=operation,
         target=target,
-        hint=hint_for(response.status_code, str(code) if code is not None else None),
+        status=response.status_code,
+        code=str(code) if code is not None else None,
+        message=str(message) if message is not None else None,
+        request_id=request_id,
     )

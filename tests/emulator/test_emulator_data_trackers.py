@@ -91,9 +91,17 @@ def test_the_provider_body_is_accepted(api: Api) -> None:
     }
     login = api.login()
 
-    created = api.v3_create(login, data_tracker_schema.desired_body(inputs, create_bucket=False, with_status=False))
+    created = api.v3_create(
+        login,
+        data_tracker_schema.desired_body(
+            data_tracker_schema.with_defaults(inputs), create_bucket=False, with_status=False
+        ),
+    )
     updated = api.v3_update(
-        login, data_tracker_schema.desired_body({**inputs, "status": "disabled"}, create_bucket=False, with_status=True)
+        login,
+        data_tracker_schema.desired_body(
+            data_tracker_schema.with_defaults({**inputs, "status": "disabled"}), create_bucket=False, with_status=True
+        ),
     )
 
     assert created.status_code == 201, created.text

@@ -59,10 +59,10 @@ def test_complete_needs_no_operations_and_filter_is_optional(api: Api) -> None:
 def test_the_provider_bodies_are_accepted(api: Api) -> None:
     login = api.login()
     inputs = {"notification_name": "from_provider", "operation_type": "complete", "topic_id": TOPIC}
-    created = _created(api, login, notification_schema.desired_body(inputs))
+    created = _created(api, login, notification_schema.desired_body(notification_schema.with_defaults(inputs)))
 
     body = notification_schema.desired_body(
-        {**inputs, "status": "disabled"}, notification_id=created["notification_id"]
+        notification_schema.with_defaults({**inputs, "status": "disabled"}), notification_id=created["notification_id"]
     )
     updated = api.update_notification(login, body)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pulumi_cts import schema
+from pulumi_cts import tracker_schema
 from pulumi_cts.emulator import Emulator
 from tests.emulator.helpers import BUCKET, KMS_KEY, OTHER_BUCKET, TOPIC, Api, assert_error
 
@@ -99,7 +99,9 @@ def test_the_provider_body_is_accepted(api: Api) -> None:
     inputs = {"api_version": "v3", "bucket_name": "made-by-put", "is_obs_created": True}
     login = api.login()
 
-    created = api.v3_create(login, schema.desired_body(inputs, create_bucket=True))
+    created = api.v3_create(
+        login, tracker_schema.desired_body(tracker_schema.with_defaults(inputs), create_bucket=True)
+    )
 
     assert created.status_code == 201, created.text
     assert created.json()["obs_info"]["is_obs_created"] is True

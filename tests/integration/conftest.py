@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 
+from pulumi_cts import DataTrackerProvider, NotificationProvider
 from pulumi_cts.emulator import Emulator
 from tests.integration.engine import EngineHarness
 
@@ -116,3 +117,24 @@ def cts_api(emulator: Emulator) -> Iterator[CtsApi]:
     api = CtsApi(emulator.base_url, "console-password")
     yield api
     api.close()
+
+
+def engine_for(provider: Any, type_name: str, stack_config: dict[str, Any]) -> EngineHarness:
+    """A configured provider process for another resource type than the tracker."""
+    harness = EngineHarness(provider=provider, type_token=f"pulumi-python:dynamic/cts:{type_name}").start()
+    harness.configure(stack_config, secret_keys=("cts:password",))
+    return harness
+
+
+@pytest.fixture
+def data_engine(stack_config: dict[str, Any]) -> Iterator[EngineHarness]:
+    """The `DataTracker` provider process after `Configure` with the emulator's settings."""
+    with engine_for(DataTrackerProvider(), "DataTracker", stack_config) as harness:
+        yield harness
+
+
+@pytest.fixture
+def notification_engine(stack_config: dict[str, Any]) -> Iterator[EngineHarness]:
+    """The `Notification` provider process after `Configure` with the emulator's settings."""
+    with engine_for(NotificationProvider(), "Notification", stack_config) as harness:
+        yield harness

@@ -3,34 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from pulumi.runtime import rpc
 
-from pulumi_cts import DataTrackerProvider, NotificationProvider, get_traces
+from pulumi_cts import get_traces
 from pulumi_cts.emulator import Emulator
 from tests.integration.conftest import BUCKET, OTHER_BUCKET, CtsApi
 from tests.integration.engine import EngineHarness
-
-
-def engine_for(provider: Any, type_name: str, stack_config: dict[str, Any]) -> EngineHarness:
-    harness = EngineHarness(provider=provider, type_token=f"pulumi-python:dynamic/cts:{type_name}").start()
-    harness.configure(stack_config, secret_keys=("cts:password",))
-    return harness
-
-
-@pytest.fixture
-def data_engine(stack_config: dict[str, Any]) -> Iterator[EngineHarness]:
-    with engine_for(DataTrackerProvider(), "DataTracker", stack_config) as harness:
-        yield harness
-
-
-@pytest.fixture
-def notification_engine(stack_config: dict[str, Any]) -> Iterator[EngineHarness]:
-    with engine_for(NotificationProvider(), "Notification", stack_config) as harness:
-        yield harness
 
 
 def test_tracker_over_v3_and_switching_back_to_v1_in_place(

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request, Response
 from pulumi_cts import TrackerProvider
 from pulumi_cts.emulator import Emulator
 from pulumi_cts.emulator.server import EmulatorApp
-from pulumi_cts.schema import OUTPUT_ONLY_FIELDS
+from pulumi_cts.tracker_schema import OUTPUT_ONLY_FIELDS
 from pulumi_cts.transport import RetryPolicy
 
 BUCKET = "reliability-audit-trail"

@@ -25,7 +25,8 @@ from pulumi.dynamic import CheckFailure, CheckResult, DiffResult
 from pulumi.output import Unknown
 
 from pulumi_cts import TrackerProvider
-from pulumi_cts.schema import INPUT_FIELDS, OUTPUT_ONLY_FIELDS, SCOPE_FIELDS
+from pulumi_cts.scope import SCOPE_FIELDS
+from pulumi_cts.tracker_schema import INPUT_FIELDS, OUTPUT_ONLY_FIELDS
 from tests.reliability.conftest import BLOB, make_provider
 
 PROPERTY_TESTS = settings(

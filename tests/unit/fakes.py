@@ -8,6 +8,7 @@ from typing import Any
 
 import requests_mock
 from pulumi.dynamic import Config, ConfigureRequest
+from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import Unknown
 
 from pulumi_cts import TrackerProvider
@@ -18,7 +19,8 @@ PROJECT_ID = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 PASSWORD = "Pa55-w0rd-ZZtopSECRET-41"
 TOKEN = "MIItoken-VALUE-never-logged-7f3a9c"
 TRACKER_URL = f"{CTS_ROOT}/v1.0/{PROJECT_ID}/tracker"
-BLOB = "gASVMQAAAAAAAACMEnB1bHVtaV9jdHMucHJvdmlkZXKUjA9UcmFja2VyUHJvdmlkZXKUk5QpgZR9lGIu"
+# What a program registers as `__provider` for a Tracker: the pickled provider itself.
+BLOB = serialize_provider(TrackerProvider())
 
 CONFIG = {
     "cts:authUrl": AUTH_URL,

@@ -15,7 +15,7 @@ import yaml
 from pulumi.dynamic import Config
 
 from pulumi_cts.errors import ConfigurationError
-from pulumi_cts.schema import Scope
+from pulumi_cts.scope import Scope
 from pulumi_cts.settings import SPECS, Settings, describe, resolve
 
 PASSWORD = "Pa55-w0rd-from-STACK-8c1f"

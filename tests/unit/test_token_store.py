@@ -12,15 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from pulumi_cts.auth import Token, TokenCache
-from pulumi_cts.token_store import FileTokenStore, key_digest
+from pulumi_cts.auth import TokenCache
+from pulumi_cts.token_store import FileTokenStore, Token, key_digest
 
 KEY = ("https://iam.example/v3", "OTC-domain", "pipeline-bot", "fingerprint", "eu-de", "", "eu-de")
 
 WORKER = textwrap.dedent(
     """
     import os, sys, time
-    from pulumi_cts.auth import Token, TokenCache
+    from pulumi_cts.auth import TokenCache
+    from pulumi_cts.token_store import Token
     from pulumi_cts.token_store import FileTokenStore
 
     directory, counter, start_at = sys.argv[1], sys.argv[2], float(sys.argv[3])

@@ -10,8 +10,8 @@ import requests
 import requests_mock
 from urllib3.exceptions import NewConnectionError
 
-from pulumi_cts.errors import ApiError, TransportError
-from pulumi_cts.transport import ResponseLostError, RetryPolicy, Transport, mask_headers, retry_after_seconds
+from pulumi_cts.errors import ApiError, ResponseLostError, TransportError
+from pulumi_cts.transport import RetryPolicy, Transport, mask_headers, retry_after_seconds
 
 URL = "https://cts.example.test/v1.0/p/tracker"
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pulumi_cts import TrackerProvider, schema
+from pulumi_cts import TrackerProvider, scope, tracker_schema
 
 from .fakes import OBS_INFO_RESPONSE, SEED_REQUEST, SEED_RESPONSE, engine_inputs, unknown
 
@@ -140,47 +140,51 @@ def test_unknown_values_pass_check_untouched() -> None:
 
 
 def test_state_from_both_answer_shapes_agrees() -> None:
-    flat = schema.state_from_answer(SEED_RESPONSE)
-    nested = schema.state_from_answer(OBS_INFO_RESPONSE)
+    flat = tracker_schema.state_from_answer(SEED_RESPONSE)
+    nested = tracker_schema.state_from_answer(OBS_INFO_RESPONSE)
     for key in ("bucket_name", "file_prefix_name", "is_obs_created", "kms_id", "log_file_validate", "status"):
         assert flat[key] == nested[key], key
     assert nested["lts"] == {"is_lts_enabled": True, "log_group_name": "CTS", "log_topic_name": "system-trace"}
 
 
 def test_tracker_from_answer_handles_objects_lists_and_empty_answers() -> None:
-    assert schema.tracker_from_answer([]) is None
-    assert schema.tracker_from_answer({}) is None
-    assert schema.tracker_from_answer({"trackers": []}) is None
-    assert schema.tracker_from_answer([{"tracker_name": "other"}, SEED_RESPONSE]) == SEED_RESPONSE
+    assert tracker_schema.tracker_from_answer([]) is None
+    assert tracker_schema.tracker_from_answer({}) is None
+    assert tracker_schema.tracker_from_answer({"trackers": []}) is None
+    assert tracker_schema.tracker_from_answer([{"tracker_name": "other"}, SEED_RESPONSE]) == SEED_RESPONSE
 
 
 def test_desired_body_sends_kms_id_only_when_encryption_is_on() -> None:
-    plain = schema.desired_body({"bucket_name": "abc", "kms_id": "k"}, create_bucket=True)
+    plain = tracker_schema.desired_body(
+        tracker_schema.with_defaults({"bucket_name": "abc", "kms_id": "k"}), create_bucket=True
+    )
     assert "kms_id" not in plain and plain["is_support_trace_files_encryption"] is False
-    encrypted = schema.desired_body(SEED_REQUEST, create_bucket=True)
+    encrypted = tracker_schema.desired_body(tracker_schema.with_defaults(SEED_REQUEST), create_bucket=True)
     assert encrypted["kms_id"] == SEED_REQUEST["kms_id"]
 
 
 def test_changed_fields() -> None:
-    olds = schema.state_from_answer(SEED_RESPONSE)
-    assert schema.changed_fields(olds, SEED_REQUEST) == []
-    assert schema.changed_fields(olds, {**SEED_REQUEST, "lts": {"is_lts_enabled": True}}) == ["lts.is_lts_enabled"]
-    assert schema.changed_fields(olds, {**SEED_REQUEST, "status": "disabled"}) == ["status"]
-    assert schema.changed_fields(olds, {**SEED_REQUEST, "file_prefix_name": unknown()}) == ["file_prefix_name"]
+    olds = tracker_schema.state_from_answer(SEED_RESPONSE)
+    assert tracker_schema.changed_fields(olds, SEED_REQUEST) == []
+    assert tracker_schema.changed_fields(olds, {**SEED_REQUEST, "lts": {"is_lts_enabled": True}}) == [
+        "lts.is_lts_enabled"
+    ]
+    assert tracker_schema.changed_fields(olds, {**SEED_REQUEST, "status": "disabled"}) == ["status"]
+    assert tracker_schema.changed_fields(olds, {**SEED_REQUEST, "file_prefix_name": unknown()}) == ["file_prefix_name"]
     # is_obs_created only instructs the create; it is not a lasting setting.
-    assert schema.changed_fields(olds, {**SEED_REQUEST, "is_obs_created": False}) == []
+    assert tracker_schema.changed_fields(olds, {**SEED_REQUEST, "is_obs_created": False}) == []
 
 
 def test_resource_ids() -> None:
-    assert schema.resource_id("abc") == "abc/system"
-    assert schema.project_of_id("abc/system") == "abc"
-    assert schema.project_of_id("system") is None
-    assert schema.project_of_id("abc/orders-audit") == "abc"
+    assert tracker_schema.resource_id("abc") == "abc/system"
+    assert scope.project_of_id("abc/system") == "abc"
+    assert scope.project_of_id("system") is None
+    assert scope.project_of_id("abc/orders-audit") == "abc"
 
 
 def test_resource_scope_falls_back_field_by_field() -> None:
-    default = schema.Scope(region="eu-de", project_name="eu-de")
-    assert schema.resource_scope({}, default) == default
-    assert schema.resource_scope({"project_name": "eu-nl_app"}, default) == schema.Scope("eu-nl", None, "eu-nl_app")
-    assert schema.resource_scope({"region": "eu-nl"}, default) == schema.Scope("eu-nl", None, "eu-nl")
-    assert schema.resource_scope({"project_id": "p1"}, default) == schema.Scope("eu-de", "p1", None)
+    default = scope.Scope(region="eu-de", project_name="eu-de")
+    assert scope.resource_scope({}, default) == default
+    assert scope.resource_scope({"project_name": "eu-nl_app"}, default) == scope.Scope("eu-nl", None, "eu-nl_app")
+    assert scope.resource_scope({"region": "eu-nl"}, default) == scope.Scope("eu-nl", None, "eu-nl")
+    assert scope.resource_scope({"project_id": "p1"}, default) == scope.Scope("eu-de", "p1", None)

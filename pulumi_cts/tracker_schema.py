@@ -1,0 +1,297 @@
+"""The tracker's fields: validation rules, defaults, API <-> state mapping and diff rules.
+
+Property names in Pulumi state are the CTS API's own names, so a user reading the CTS
+documentation recognises every field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from . import scope
+from .checks import (
+    Failure,
+    check_bucket,
+    check_pattern,
+    check_scope,
+    check_trace_file_settings,
+    is_placeholder,
+    known,
+    shown,
+)
+from .fields import Field, FieldTable, changes_by, output_only, scope_fields, switch_status
+
+TRACKER_NAME = "system"
+
+API_VERSIONS = ("v1.0", "v3")
+DEFAULT_API_VERSION = "v1.0"
+# Settings only the v3 API has; defaults as documented for v3.
+V3_ONLY_DEFAULTS: dict[str, Any] = {"compress_type": "gzip", "is_sort_by_service": True}
+
+# An undeclared optional field means "the documented default", so every PUT can carry the complete
+# desired state. Read-only results are passed by programs as None placeholders so that they are
+# readable outputs; `tracker_id` is CTS's `id`: Pulumi reserves `id` for the resource id.
+FIELDS = FieldTable(
+    Field("bucket_name"),
+    Field("file_prefix_name", default=""),
+    # Asks CTS to create the bucket: a create-time switch that CTS does not report back.
+    Field("is_obs_created", default=False, carried=True, compared=False),
+    Field("is_support_trace_files_encryption", default=False),
+    Field("kms_id"),
+    Field("log_file_validate", default={"is_support_validate": False}, nested="is_support_validate"),
+    Field("lts", default={"is_lts_enabled": False}, nested="is_lts_enabled"),
+    Field("status", default="enabled"),
+    *scope_fields(),
+    Field("adopt_existing", default=False, carried=True, compared=False),
+    # Which API manages the tracker: the provider's default when undeclared (see `with_defaults`).
+    Field("api_version", default=DEFAULT_API_VERSION, carried=True),
+    Field("compress_type"),
+    Field("is_sort_by_service"),
+    *output_only("tracker_name", "detail", "create_time", "domain_id", "tracker_id", "obs_info"),
+)
+INPUT_FIELDS = FIELDS.input_fields
+OUTPUT_ONLY_FIELDS = FIELDS.output_only_fields
+
+_KMS_ID = re.compile(r"^[A-Za-z0-9:/_.-]{1,256}$")
+
+
+def validate(news: Mapping[str, Any], default_version: str = DEFAULT_API_VERSION) -> list[Failure]:
+    """Every problem of the declared inputs, one Failure per problem. Never raises.
+
+    Unknown values (preview) are not judged: they will be checked again when known.
+    """
+    failures: list[Failure] = []
+    version = news.get("api_version") if news.get("api_version") is not None else default_version
+    if not is_placeholder(version) and version not in API_VERSIONS:
+        failures.append(Failure("api_version", f"api_version must be 'v1.0' or 'v3', got {shown(version)}"))
+    elif version == "v1.0":
+        for name in V3_ONLY_DEFAULTS:
+            if news.get(name) is not None:
+                failures.append(Failure(name, f"{name} needs api_version 'v3'; the v1.0 API has no such setting"))
+    FIELDS.check_known(news, failures)
+
+    bucket = news.get("bucket_name")
+    if bucket is None:
+        failures.append(Failure("bucket_name", "bucket_name is required: the OBS bucket that receives trace files"))
+    else:
+        check_bucket("bucket_name", bucket, failures)
+
+    flags = ("is_obs_created", "is_support_trace_files_encryption", "adopt_existing", "is_sort_by_service")
+    check_trace_file_settings(news, flags, failures)
+
+    encryption = news.get("is_support_trace_files_encryption")
+    kms_id = news.get("kms_id")
+    if known(news.get("kms_id")):
+        check_pattern("kms_id", kms_id, _KMS_ID, "must be a KMS key ID (1 to 256 characters)", failures)
+    if encryption is True and kms_id is None:
+        failures.append(Failure("kms_id", "kms_id is required when is_support_trace_files_encryption is true"))
+    if known(news.get("kms_id")) and encryption is not True and not is_placeholder(encryption):
+        failures.append(
+            Failure(
+                "kms_id",
+                "kms_id is set but is_support_trace_files_encryption is not true: "
+                "set it to true to encrypt trace files, or remove kms_id",
+            )
+        )
+
+    check_scope(news, failures)
+    return failures
+
+
+def with_defaults(news: Mapping[str, Any], default_version: str = DEFAULT_API_VERSION) -> dict[str, Any]:
+    """The declared inputs with documented defaults filled in and read-only placeholders dropped.
+
+    `default_version` is the provider's API version (the stack's `cts:apiVersion`); the v3-only
+    settings get their defaults only under v3.
+    """
+    inputs = dict(news)
+    if inputs.get("api_version") is None:
+        inputs["api_version"] = default_version
+    if inputs["api_version"] == "v3":
+        for key, default in V3_ONLY_DEFAULTS.items():
+            if inputs.get(key) is None:
+                inputs[key] = default
+    return FIELDS.with_defaults(inputs)
+
+
+def desired_body(inputs: Mapping[str, Any], *, create_bucket: bool) -> dict[str, Any]:
+    """The complete request body for the declared inputs, in the shape of their API version.
+
+    Every setting is sent explicitly, defaults included: a PUT replaces the tracker's whole
+    configuration, so leaving a field out would silently reset it (the Terraform v3 bug).
+    `inputs` are complete: checked, with defaults applied.
+    """
+    merged = inputs
+    encrypted = bool(merged["is_support_trace_files_encryption"])
+    if merged["api_version"] == "v3":
+        v3_body: dict[str, Any] = {
+            "tracker_type": "system",
+            "tracker_name": TRACKER_NAME,
+            "obs_info": {
+                "bucket_name": merged["bucket_name"],
+                "file_prefix_name": merged["file_prefix_name"],
+                "is_obs_created": bool(create_bucket and merged["is_obs_created"]),
+                "compress_type": merged["compress_type"],
+                "is_sort_by_service": bool(merged["is_sort_by_service"]),
+            },
+            "is_lts_enabled": bool(merged["lts"]["is_lts_enabled"]),
+            "is_support_validate": bool(merged["log_file_validate"]["is_support_validate"]),
+        }
+        if encrypted:
+            # Huawei Cloud's v3 only: OTC's v3 has no KMS fields, so they are sent only when used.
+            v3_body["is_support_trace_files_encryption"] = True
+            v3_body["kms_id"] = merged["kms_id"]
+        return v3_body
+    body: dict[str, Any] = {
+        "bucket_name": merged["bucket_name"],
+        "file_prefix_name": merged["file_prefix_name"],
+        "is_obs_created": bool(create_bucket and merged["is_obs_created"]),
+        "is_support_trace_files_encryption": encrypted,
+        "log_file_validate": {"is_support_validate": bool(merged["log_file_validate"]["is_support_validate"])},
+        "lts": {"is_lts_enabled": bool(merged["lts"]["is_lts_enabled"])},
+    }
+    if encrypted:
+        body["kms_id"] = merged["kms_id"]
+    return body
+
+
+def update_body(
+    inputs: Mapping[str, Any], current: Mapping[str, Any], *, create_bucket: bool | None = None
+) -> dict[str, Any]:
+    """The PUT body: the complete desired state, status included.
+
+    `is_obs_created` asks CTS to create the bucket, which only makes sense when the tracker moves
+    to a bucket it does not use yet (unless `create_bucket` decides otherwise).
+    """
+    moving = inputs.get("bucket_name") != current.get("bucket_name")
+    body = desired_body(inputs, create_bucket=moving if create_bucket is None else create_bucket)
+    body["status"] = inputs["status"]
+    return body
+
+
+def answer_after_put(answer: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+    """The tracker after a successful PUT of `body` that answered without a body.
+
+    A PUT replaces the whole configuration, so the sent body is the new configuration; ids and
+    times stay as in the earlier `answer`.
+    """
+    merged: dict[str, Any] = {**answer, **body}
+    for nested in ("obs_info", "lts"):
+        if isinstance(answer.get(nested), Mapping) and isinstance(body.get(nested), Mapping):
+            merged[nested] = {**answer[nested], **body[nested]}
+    if "is_lts_enabled" in body and isinstance(answer.get("lts"), Mapping):
+        merged["lts"] = {**answer["lts"], "is_lts_enabled": body["is_lts_enabled"]}
+    return merged
+
+
+def asks_to_create_bucket(body: Mapping[str, Any]) -> bool:
+    """Whether a request body (either API version) asks CTS to create the bucket."""
+    return bool(_pick(body, "is_obs_created"))
+
+
+def _pick(answer: Mapping[str, Any], key: str) -> Any:
+    """A field from either documented shape: flat (seed example) or nested in `obs_info`."""
+    if key in answer:
+        return answer[key]
+    obs_info = answer.get("obs_info")
+    if isinstance(obs_info, Mapping):
+        return obs_info.get(key)
+    return None
+
+
+def tracker_from_answer(answer: Any, name: str = TRACKER_NAME) -> dict[str, Any] | None:
+    """The tracker in a CTS answer (an object, a list, or `{"trackers": [...]}`), or None."""
+    if isinstance(answer, Mapping) and isinstance(answer.get("trackers"), list):
+        answer = answer["trackers"]
+    if isinstance(answer, list):
+        named = [t for t in answer if isinstance(t, Mapping) and t.get("tracker_name", name) == name]
+        return dict(named[0]) if named else None
+    if isinstance(answer, Mapping) and answer:
+        return dict(answer)
+    return None
+
+
+def state_from_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """State properties from one tracker object, in either response shape."""
+    validate_obj = answer.get("log_file_validate")
+    if isinstance(validate_obj, Mapping):
+        validate_flag = bool(validate_obj.get("is_support_validate", False))
+    else:
+        validate_flag = bool(answer.get("is_support_validate", False))
+    lts_obj = answer.get("lts")
+    lts: dict[str, Any] = {"is_lts_enabled": False}
+    if isinstance(lts_obj, Mapping):
+        lts = {"is_lts_enabled": bool(lts_obj.get("is_lts_enabled", False))}
+        for extra in ("log_group_name", "log_topic_name"):
+            if lts_obj.get(extra):
+                lts[extra] = lts_obj[extra]
+    elif "is_lts_enabled" in answer:
+        lts = {"is_lts_enabled": bool(answer["is_lts_enabled"])}
+    encrypted = bool(answer.get("is_support_trace_files_encryption", False))
+    state: dict[str, Any] = {
+        "bucket_name": _pick(answer, "bucket_name") or "",
+        "file_prefix_name": _pick(answer, "file_prefix_name") or "",
+        "is_obs_created": bool(_pick(answer, "is_obs_created") or False),
+        "is_support_trace_files_encryption": encrypted,
+        "kms_id": answer.get("kms_id") or None,
+        "log_file_validate": {"is_support_validate": validate_flag},
+        "lts": lts,
+        "status": answer.get("status") or "enabled",
+        "detail": answer.get("detail") or None,
+        "tracker_name": answer.get("tracker_name") or TRACKER_NAME,
+        "tracker_id": answer.get("id"),
+        "create_time": answer.get("create_time"),
+        "domain_id": answer.get("domain_id"),
+        "compress_type": _pick(answer, "compress_type"),
+        "is_sort_by_service": _pick(answer, "is_sort_by_service"),
+        "obs_info": dict(answer["obs_info"]) if isinstance(answer.get("obs_info"), Mapping) else None,
+    }
+    if isinstance(state["create_time"], int | float):
+        state["create_time"] = int(state["create_time"])
+    return state
+
+
+def inputs_from_state(state: Mapping[str, Any], old_inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Inputs that describe what the service really has (after a refresh).
+
+    Settings come from the service; fields that only steer the provider (scope, adoption, API
+    version, bucket creation) are carried over from the previous inputs.
+    """
+    inputs = FIELDS.inputs_from_state(state, old_inputs)
+    inputs["lts"] = {"is_lts_enabled": state["lts"]["is_lts_enabled"]}
+    inputs["status"] = "disabled" if state["status"] == "disabled" else "enabled"
+    for key, default in V3_ONLY_DEFAULTS.items():
+        if inputs["api_version"] != "v3":
+            inputs.pop(key, None)
+        elif inputs.get(key) is None:
+            inputs[key] = default
+    if not state.get("kms_id"):
+        inputs.pop("kms_id", None)
+    return inputs
+
+
+def _comparable(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings that CTS keeps, in the form used to decide whether an update is needed."""
+    view = FIELDS.comparable(with_defaults(values))
+    # The key only matters while encryption is on.
+    if view["is_support_trace_files_encryption"] is False:
+        view["kms_id"] = None
+    view["status"] = switch_status(view["status"])
+    return view
+
+
+changed_fields = changes_by(_comparable)
+# None of the tracker's settings is fixed: only a scope change (see `scope`) replaces it.
+replaced_fields = FIELDS.replaced_fields
+
+
+def resource_name(props: Mapping[str, Any]) -> str:
+    """The name part of the resource id: a project has one management tracker."""
+    return TRACKER_NAME
+
+
+def resource_id(project_id: str) -> str:
+    """The Pulumi id of the tracker of a project: `{project_id}/system`."""
+    return scope.resource_id(project_id, TRACKER_NAME)
