@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 # Run as a script (`python benchmarks/provider_costs.py`): the repository root holds the package,
-# the engine harness of the integration tests and the do-nothing provider.
+# the tests' engine harness and the do-nothing provider.
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
@@ -62,7 +62,7 @@ from benchmarks.do_nothing_provider import DoNothingProvider  # noqa: E402
 from pulumi_cts import TrackerProvider  # noqa: E402
 from pulumi_cts.emulator import Emulator  # noqa: E402
 from pulumi_cts.emulator.urls import service_of  # noqa: E402
-from tests.integration.engine import PROVIDER_KEY, CreateResponse, EngineHarness  # noqa: E402
+from tests.support.engine import PROVIDER_KEY, CreateResponse, EngineHarness  # noqa: E402
 
 P = ParamSpec("P")
 T = TypeVar("T")

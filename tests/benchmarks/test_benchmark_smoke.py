@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support import REPO_ROOT
+
 SCRIPT = REPO_ROOT / "benchmarks" / "provider_costs.py"
 
 HEADER = "| measure"

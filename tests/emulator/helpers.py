@@ -10,11 +10,8 @@ from typing import Any
 import requests
 
 from pulumi_cts.emulator import Emulator
+from tests.support import DOMAIN, KMS_KEY
 
-DOMAIN = "OTC-EU-DE-00000000001000000001"
-BUCKET = "audit-logs-eu"
-OTHER_BUCKET = "audit-logs-archive"
-KMS_KEY = "13a4207c-7abe-4b68-8510-16b84c3b5504"
 TOPIC = "urn:smn:eu-de:0123456789abcdef0123456789abcdef:cts_alerts"
 
 EmulatorFactory = Callable[..., Emulator]

@@ -16,8 +16,9 @@ import requests
 from pulumi_cts.emulator import Emulator, server_ssl_context
 from pulumi_cts.emulator.control_client import pinned_session
 from tests.emulator import tls
-from tests.emulator.helpers import BUCKET, Api, EmulatorFactory
+from tests.emulator.helpers import Api, EmulatorFactory
 from tests.emulator.tls import make_ca_and_server_cert
+from tests.support import BUCKET
 
 TlsFiles = tuple[Path, Path, Path]
 

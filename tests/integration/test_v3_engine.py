@@ -11,8 +11,9 @@ from pulumi.runtime import rpc
 
 from pulumi_cts import DataTrackerProvider, NotificationProvider, get_traces
 from pulumi_cts.emulator import Emulator
-from tests.integration.conftest import BUCKET, OTHER_BUCKET, CtsApi
-from tests.integration.engine import EngineHarness
+from tests.integration.conftest import CtsApi
+from tests.support import BUCKET, OTHER_BUCKET
+from tests.support.engine import EngineHarness
 
 
 def engine_for(provider: Any, type_name: str, stack_config: dict[str, Any]) -> EngineHarness:
