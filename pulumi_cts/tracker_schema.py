@@ -54,7 +54,7 @@ FIELDS = FieldTable(
 INPUT_FIELDS = FIELDS.input_fields
 OUTPUT_ONLY_FIELDS = FIELDS.output_only_fields
 
-_KMS_ID = re.compile(r"^[A-Za-z0-9:/_.-]{1,256}$")
+_KMS_ID = re.compile(r"[A-Za-z0-9:/_.-]{1,256}")
 
 
 def validate(news: Mapping[str, Any], default_version: str = DEFAULT_API_VERSION) -> list[Failure]:
