@@ -201,18 +201,6 @@ def _pick(answer: Mapping[str, Any], key: str) -> Any:
     return None
 
 
-def tracker_from_answer(answer: Any, name: str = TRACKER_NAME) -> dict[str, Any] | None:
-    """The tracker in a CTS answer (an object, a list, or `{"trackers": [...]}`), or None."""
-    if isinstance(answer, Mapping) and isinstance(answer.get("trackers"), list):
-        answer = answer["trackers"]
-    if isinstance(answer, list):
-        named = [t for t in answer if isinstance(t, Mapping) and t.get("tracker_name", name) == name]
-        return dict(named[0]) if named else None
-    if isinstance(answer, Mapping) and answer:
-        return dict(answer)
-    return None
-
-
 def state_from_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
     """State properties from one tracker object, in either response shape."""
     validate_obj = answer.get("log_file_validate")
