@@ -10,7 +10,16 @@ import pytest
 import requests
 
 from pulumi_cts import ApiError, data_tracker_schema, notification_schema, tracker_schema
-from pulumi_cts.answers import NOTIFICATION, TRACES_PAGE, TRACKER, Answer, Record, notifications_in, tracker_in
+from pulumi_cts.answers import (
+    MAX_ANSWER_BYTES,
+    NOTIFICATION,
+    TRACES_PAGE,
+    TRACKER,
+    Answer,
+    Record,
+    notifications_in,
+    tracker_in,
+)
 from pulumi_cts.transport import error_answer
 
 from .fakes import OBS_INFO_RESPONSE, SEED_RESPONSE
@@ -112,3 +121,9 @@ def test_every_field_a_resource_reports_is_in_its_answer_table(schema: Any, tabl
     reported = [f.name for f in schema.FIELDS.fields if not f.carried and f.name != "tracker_id"]
     assert [name for name in reported if name not in table.fields and name not in nested] == []
     assert "tracker_id" not in reported or "id" in table.fields
+
+
+def test_an_oversized_answer_is_refused_before_it_is_parsed() -> None:
+    oversized = b'{"tracker_name": "system", "detail": "' + b"x" * MAX_ANSWER_BYTES + b'"}'
+    with pytest.raises(ApiError, match="bytes long"):
+        tracker_in(answer_of(oversized), "system")
