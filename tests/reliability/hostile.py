@@ -14,7 +14,7 @@ import dataclasses
 import json
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -159,11 +159,3 @@ def echo_page(request: Request, real: Response | None = None) -> bytes:
 
 def as_json(value: Any) -> bytes:
     return json.dumps(value).encode()
-
-
-def hostile_answers(emulator: Emulator) -> Iterator[HostileAnswers]:
-    answers = HostileAnswers(emulator)
-    try:
-        yield answers
-    finally:
-        answers.close()

@@ -6,7 +6,7 @@ is cut and free of secrets. The full cross product runs in test_hostile_matrix.p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -44,13 +44,6 @@ def configured(kind: type[ResourceProvider], base_url: str) -> Any:
     provider.configure(ConfigureRequest(Config(stack_config(base_url), "reliability")))
     provider.runtime.factory.transport.policy = FAST_POLICY
     return provider
-
-
-@pytest.fixture
-def hostile(emulator: Emulator) -> Iterator[HostileAnswers]:
-    answers = HostileAnswers(emulator)
-    yield answers
-    answers.close()
 
 
 def clear_error(excinfo: pytest.ExceptionInfo[BaseException]) -> str:

@@ -301,13 +301,6 @@ def engines(_emulator_server: Emulator) -> Iterator[dict[str, EngineHarness]]:
             harness.close()
 
 
-@pytest.fixture
-def hostile(emulator: Emulator) -> Iterator[HostileAnswers]:
-    answers = HostileAnswers(emulator)
-    yield answers
-    answers.close()
-
-
 def project_of(_emulator: Emulator) -> str:
     return project_id_for(REGION)
 
