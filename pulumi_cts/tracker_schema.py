@@ -54,7 +54,7 @@ FIELDS = FieldTable(
 INPUT_FIELDS = FIELDS.input_fields
 OUTPUT_ONLY_FIELDS = FIELDS.output_only_fields
 
-_KMS_ID = re.compile(r"^[A-Za-z0-9:/_.-]{1,256}$")
+_KMS_ID = re.compile(r"[A-Za-z0-9:/_.-]{1,256}")
 
 
 def validate(news: Mapping[str, Any], default_version: str = DEFAULT_API_VERSION) -> list[Failure]:
@@ -198,18 +198,6 @@ def _pick(answer: Mapping[str, Any], key: str) -> Any:
     obs_info = answer.get("obs_info")
     if isinstance(obs_info, Mapping):
         return obs_info.get(key)
-    return None
-
-
-def tracker_from_answer(answer: Any, name: str = TRACKER_NAME) -> dict[str, Any] | None:
-    """The tracker in a CTS answer (an object, a list, or `{"trackers": [...]}`), or None."""
-    if isinstance(answer, Mapping) and isinstance(answer.get("trackers"), list):
-        answer = answer["trackers"]
-    if isinstance(answer, list):
-        named = [t for t in answer if isinstance(t, Mapping) and t.get("tracker_name", name) == name]
-        return dict(named[0]) if named else None
-    if isinstance(answer, Mapping) and answer:
-        return dict(answer)
     return None
 
 

@@ -21,6 +21,7 @@ from pulumi_cts.emulator import Emulator
 from pulumi_cts.emulator.server import EmulatorApp
 from pulumi_cts.tracker_schema import OUTPUT_ONLY_FIELDS
 from pulumi_cts.transport import RetryPolicy
+from tests.reliability.hostile import HostileAnswers
 from tests.support import BUCKET, DOMAIN, PASSWORD, REGION, USER
 
 # The production policy with every wait shortened: the same number of tries, much smaller numbers.
@@ -236,3 +237,11 @@ def server_view(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> ServerVi
     view = ServerView()
     monkeypatch.setattr(app, "dispatch", view.wrap(app.dispatch))
     return view
+
+
+@pytest.fixture
+def hostile(emulator: Emulator) -> Iterator[HostileAnswers]:
+    """Hostile answers in place of the emulator's real ones (see hostile.py), until the test ends."""
+    answers = HostileAnswers(emulator)
+    yield answers
+    answers.close()
