@@ -26,7 +26,6 @@ from tests.integration.engine import EngineHarness
 from tests.reliability.conftest import (
     BLOB,
     BUCKET,
-    FAST_POLICY,
     PASSWORD,
     Console,
     ServerView,
@@ -35,6 +34,7 @@ from tests.reliability.conftest import (
     stack_config,
     token_requests,
 )
+from tests.reliability.fast_retries import FAST_POLICY
 
 T = TypeVar("T")
 ENGINE_WORKERS = 4  # `python -m pulumi.dynamic` serves with ThreadPoolExecutor(max_workers=4)

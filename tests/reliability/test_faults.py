@@ -16,7 +16,6 @@ import pytest
 from pulumi_cts import ApiError, AuthenticationError, TrackerProvider, TransportError
 from pulumi_cts.emulator import Emulator
 from tests.reliability.conftest import (
-    FAST_POLICY,
     KMS_KEY,
     OTHER_BUCKET,
     PASSWORD,
@@ -31,6 +30,7 @@ from tests.reliability.conftest import (
     wait_until,
     with_provider,
 )
+from tests.reliability.fast_retries import FAST_POLICY
 
 TRACKER_PATH = r"/tracker"
 
