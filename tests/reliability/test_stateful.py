@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -407,3 +409,13 @@ def test_the_state_never_loses_track_of_the_service(
     assert set(tally.faults) == {"5xx", "drop", "drop_after", "slow", "abandoned", "429"}, tally.summary()
     assert "Traceback" not in stderr
     assert PASSWORD not in stderr and PASSWORD not in transcript
+
+
+def test_the_readme_command_for_a_longer_run_sets_what_this_module_reads() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    command = readme.split("To run it longer", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    settings_in_readme = dict(re.findall(r"(PULUMI_CTS_STATEFUL_\w+)=(\d+)", command))
+    assert set(settings_in_readme) == {"PULUMI_CTS_STATEFUL_EXAMPLES", "PULUMI_CTS_STATEFUL_STEPS"}
+    assert "tests/reliability/test_stateful.py" in command and (Path(__file__).name in command)
+    module_source = Path(__file__).read_text(encoding="utf-8")
+    assert all(f'os.environ.get("{name}"' in module_source for name in settings_in_readme)
