@@ -140,11 +140,25 @@ def _hint_for_iam(status: int, code: str | None) -> str | None:
         return "check the user name, password and domain (account) name"
     if status == 403:
         return "the user may be disabled, console-only, or not allowed in this project"
-    if code == "IAM.1109" or status == 404:
+    if code == "IAM.1109":
         return "the project was not found: check projectName/projectId and region"
     if status == 429:
         return "IAM is throttling token requests; runs in parallel can share a token cache"
     return None
+
+
+def _iam_hints(url: str) -> Callable[[int, str | None], str | None]:
+    """Hints for an IAM answer to `url`; a 404 means the URL is not IAM's v3 API, not a missing project."""
+
+    def hint_for(status: int, code: str | None) -> str | None:
+        if status == 404 and code != "IAM.1109":
+            return (
+                f"IAM has no such API at {url}: cts:authUrl (OS_AUTH_URL) must be the IAM v3 URL, "
+                "e.g. https://iam.eu-de.otc.t-systems.com/v3 (with or without /v3), or the emulator's base URL"
+            )
+        return _hint_for_iam(status, code)
+
+    return hint_for
 
 
 @dataclass
@@ -195,7 +209,7 @@ class IamClient:
             target=target,
             idempotent=True,
             json_body=body,
-            hint_for=_hint_for_iam,
+            hint_for=_iam_hints(f"{auth_url}/auth/tokens"),
             error_type=AuthenticationError,
         )
         value = response.headers.get("X-Subject-Token")
@@ -228,13 +242,18 @@ class IamClient:
             issued_at=issued_at,
         )
 
-    def _hint_for_access_key(self, status: int, code: str | None) -> str | None:
-        if status in (401, 403):
-            return (
-                f"IAM rejected the access key from {self.settings.source_of('access_key')}: check the key pair, "
-                "and that this machine's clock is within 15 minutes of the real time"
-            )
-        return _hint_for_iam(status, code)
+    def _hints_for_access_key(self, url: str) -> Callable[[int, str | None], str | None]:
+        iam_hint = _iam_hints(url)
+
+        def hint_for(status: int, code: str | None) -> str | None:
+            if status in (401, 403):
+                return (
+                    f"IAM rejected the access key from {self.settings.source_of('access_key')}: check the key "
+                    "pair, and that this machine's clock is within 15 minutes of the real time"
+                )
+            return iam_hint(status, code)
+
+        return hint_for
 
     def lookup_project_id(self, scope: Scope, auth: requests.auth.AuthBase) -> str:
         """The id of the project named in `scope`, asked of IAM with a signed request (AK/SK)."""
@@ -248,7 +267,7 @@ class IamClient:
             idempotent=True,
             auth=_NoRefresh(auth),
             params={"name": scope.project_name or scope.region},
-            hint_for=self._hint_for_access_key,
+            hint_for=self._hints_for_access_key(f"{auth_url}/projects"),
             error_type=AuthenticationError,
         )
         try:
