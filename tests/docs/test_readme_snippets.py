@@ -211,6 +211,13 @@ def test_snippets_are_found() -> None:
     assert len(RUNNABLE) >= 20
 
 
+def test_a_snippet_that_runs_the_suite_is_refused_not_run(tmp_path: Path) -> None:
+    snippet = Snippet(ROOT / "README.md", 1, "bash", "python3 scripts/dev.py test   # the test suite\n")
+    with pytest.raises(AssertionError, match="runs the test suite"):
+        run_as_written(["false"], snippet, tmp_path, clean_environment())
+    assert not (tmp_path / "clone").exists()
+
+
 def test_every_skip_names_a_snippet_that_exists() -> None:
     keys = {s.key for s in RUNNABLE}
     assert set(SKIPPED) - keys == set(), "skip-list entries whose snippet changed or is gone"
@@ -236,7 +243,14 @@ def test_snippet_runs(snippet: Snippet, emulator: Emulator, tmp_path: Path) -> N
         run_as_written(["bash", "-e", "-o", "pipefail", "-c", snippet.code], snippet, tmp_path, clean_environment())
 
 
+# Commands that run this suite: run from inside it, they would start it again and again.
+RUNS_THE_SUITE = re.compile(r"scripts/dev\.py\s+test\b|\.ci/run\b|-m\s+pytest\s+tests/docs\b")
+
+
 def run_as_written(command: list[str], snippet: Snippet, tmp_path: Path, env: dict[str, str]) -> None:
+    assert not RUNS_THE_SUITE.search(snippet.code), (
+        f"{snippet.where} runs the test suite, which cannot run inside itself: add it to SKIPPED with the reason"
+    )
     expected = EXPECTED_TO_FAIL.get(snippet.key)
     if expected is not None and shutil.which("pulumi", path=env.get("PATH")):
         pytest.skip("the Pulumi CLI is installed: the expected failure does not apply")
