@@ -10,9 +10,10 @@ How a fenced block is run, by language:
   `python3 scripts/dev.py ...` work as in a fresh clone and nothing is written into the checkout), with
   no cloud settings and without the virtualenv on PATH.
 - clouds.yaml examples are written where their first line says and resolved like the provider does.
-Blocks without a language are output samples or synopses and are not run, nor is other YAML (a pipeline
-step; the complete pipeline files in examples/ci/ are checked by test_ci_examples.py). A new block is picked up on
-its own; one that cannot run here goes into SKIPPED or EXPECTED_TO_FAIL with the reason.
+Blocks without a language are output samples or synopses and are not run (the emulator's console
+transcript is compared with what it prints), nor is other YAML (a pipeline step; the complete pipeline
+files in examples/ci/ are checked by test_ci_examples.py). A new block is picked up on its own; one that
+cannot run here goes into SKIPPED or EXPECTED_TO_FAIL with the reason.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -293,3 +295,32 @@ def run_clouds_file(snippet: Snippet, tmp_path: Path) -> None:
     settings.check_credentials()
     assert settings.get("password") and settings.source_of("password").startswith("clouds.yaml")
     assert settings.auth_url_for(settings.default_scope()).endswith("/v3")
+
+
+def test_emulator_transcript_matches_what_it_prints(tmp_path: Path) -> None:
+    """The emulator's console output shown in README.md, up to the first request line, is what it prints."""
+    (transcript,) = [s for s in all_snippets() if s.language == "" and s.first_line.startswith("$ ")]
+    command, *shown = transcript.code.splitlines()
+    shown = shown[: next(i for i, line in enumerate(shown) if line.startswith("cts emulator: serving")) + 1]
+    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        process = subprocess.Popen(
+            ["bash", "-c", command.removeprefix("$ ")],
+            cwd=clone_view(tmp_path / "clone"),
+            env=clean_environment(),
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while "cts emulator: serving" not in err.read_text() and time.monotonic() < deadline:
+                assert process.poll() is None, err.read_text()
+                time.sleep(0.1)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=10)
+    url = out.read_text().splitlines()[0]
+    documented_url = shown[0]
+    printed = [url, *err.read_text().splitlines()]
+    assert printed[: len(shown)] == [line.replace(documented_url, url) for line in shown]
