@@ -19,7 +19,7 @@ from .errors import ApiError, AuthenticationError
 from .scope import Scope
 from .settings import Settings
 from .token_store import FileTokenStore, Token
-from .transport import ErrorAnswer, Transport
+from .transport import ErrorAnswer, ErrorFor, Transport
 
 # keystoneauth renews tokens with less than 120 s left; a wider margin also covers clock skew
 # between this machine and IAM and a long-running request that starts just before expiry.
@@ -108,9 +108,10 @@ class TokenCache:
 AUTH_URL_SETTING = "cts:authUrl"
 
 
-def _iam_error(answer: ErrorAnswer) -> ApiError:
-    """IAM refusing a token or a project lookup: always an authentication problem."""
-    return answer.error(AuthenticationError, _hint_for_iam(answer.status, answer.code))
+def _iam_error_for(url: str) -> ErrorFor:
+    """IAM refusing a token or a project lookup at `url`: always an authentication problem."""
+    hint_for = _iam_hints(url)
+    return lambda answer: answer.error(AuthenticationError, hint_for(answer.status, answer.code))
 
 
 def _hint_for_iam(status: int, code: str | None) -> str | None:
@@ -118,11 +119,25 @@ def _hint_for_iam(status: int, code: str | None) -> str | None:
         return "check the user name, password and domain (account) name"
     if status == 403:
         return "the user may be disabled, console-only, or not allowed in this project"
-    if code == "IAM.1109" or status == 404:
+    if code == "IAM.1109":
         return "the project was not found: check projectName/projectId and region"
     if status == 429:
         return "IAM is throttling token requests; runs in parallel can share a token cache"
     return None
+
+
+def _iam_hints(url: str) -> Callable[[int, str | None], str | None]:
+    """Hints for an IAM answer to `url`; a 404 means the URL is not IAM's v3 API, not a missing project."""
+
+    def hint_for(status: int, code: str | None) -> str | None:
+        if status == 404 and code != "IAM.1109":
+            return (
+                f"IAM has no such API at {url}: cts:authUrl (OS_AUTH_URL) must be the IAM v3 URL, "
+                "e.g. https://iam.eu-de.otc.t-systems.com/v3 (with or without /v3), or the emulator's base URL"
+            )
+        return _hint_for_iam(status, code)
+
+    return hint_for
 
 
 @dataclass
@@ -174,7 +189,7 @@ class IamClient:
             target=target,
             idempotent=True,
             json_body=body,
-            error_for=_iam_error,
+            error_for=_iam_error_for(f"{auth_url}/auth/tokens"),
             setting=AUTH_URL_SETTING,
         )
         answer = Answer(response, operation, target, AUTH_URL_SETTING)
@@ -196,16 +211,21 @@ class IamClient:
             issued_at=token_body.get("issued_at"),
         )
 
-    def _access_key_error(self, answer: ErrorAnswer) -> ApiError:
-        hint: str | None
-        if answer.status in (401, 403):
-            hint = (
-                f"IAM rejected the access key from {self.settings.source_of('access_key')}: check the key pair, "
-                "and that this machine's clock is within 15 minutes of the real time"
-            )
-        else:
-            hint = _hint_for_iam(answer.status, answer.code)
-        return answer.error(AuthenticationError, hint)
+    def _access_key_error_for(self, url: str) -> ErrorFor:
+        iam_hint = _iam_hints(url)
+
+        def error_for(answer: ErrorAnswer) -> ApiError:
+            hint: str | None
+            if answer.status in (401, 403):
+                hint = (
+                    f"IAM rejected the access key from {self.settings.source_of('access_key')}: check the key "
+                    "pair, and that this machine's clock is within 15 minutes of the real time"
+                )
+            else:
+                hint = iam_hint(answer.status, answer.code)
+            return answer.error(AuthenticationError, hint)
+
+        return error_for
 
     def lookup_project_id(self, scope: Scope, auth: requests.auth.AuthBase) -> str:
         """The id of the project named in `scope`, asked of IAM with a signed request (AK/SK)."""
@@ -220,7 +240,7 @@ class IamClient:
             idempotent=True,
             auth=_NoRefresh(auth),
             params={"name": scope.project_name or scope.region},
-            error_for=self._access_key_error,
+            error_for=self._access_key_error_for(f"{auth_url}/projects"),
             setting=AUTH_URL_SETTING,
         )
         try:

@@ -3,7 +3,8 @@
 `pulumi-cts doctor` resolves the provider settings exactly as `TrackerProvider` does (same `settings.resolve`,
 same `CtsClientFactory` and `Transport`), shows where each one came from with secrets masked, then checks
 the credential and queries the tracker. It is meant for debugging a pipeline: every line is plain ASCII,
-and the exit code says whether the provider would get past authentication.
+and the exit code says whether the provider would get past authentication. With `--json` it prints one
+JSON object instead (each check and its result, each setting and its source), for pipeline steps.
 
 `pulumi-cts emulator ...` runs the local CTS + IAM emulator (`python -m pulumi_cts.emulator ...`).
 """
@@ -11,6 +12,9 @@ and the exit code says whether the provider would get past authentication.
 from __future__ import annotations
 
 import argparse
+import difflib
+import io
+import json
 import logging
 import os
 import sys
@@ -23,12 +27,13 @@ from typing import Any, TextIO
 
 import yaml
 
+from . import __version__
 from .auth import TokenAuth
 from .client import CtsClient, CtsClientFactory
 from .clouds import _TextScalarLoader
 from .errors import ConfigurationError, CtsError
 from .scope import Scope, resource_scope
-from .settings import CLOUD_SPEC, NAMESPACE, SPECS, Settings, describe, resolve
+from .settings import CLOUD_SPEC, NAMESPACE, SECRET_NAMES, SPECS, Settings, describe, resolve
 from .signing import AkSkAuth
 from .tracker_schema import API_VERSIONS, DEFAULT_API_VERSION, TRACKER_NAME, state_from_answer
 from .transport import Transport
@@ -126,6 +131,17 @@ def _supplied_secrets(stack: StackConfig, environ: Mapping[str, str]) -> dict[st
     return supplied
 
 
+def _unknown_key_note(key: str, file_name: str) -> str:
+    # Compared without the shared "cts:" prefix, which would make any two keys look alike.
+    names = {known.partition(":")[2]: known for known in _KNOWN_KEYS}
+    name = key.partition(":")[2]
+    same_but_case = [known for short, known in names.items() if short.lower() == name.lower()]
+    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
+    suggestion = same_but_case[0] if same_but_case else (names[close[0]] if close else None)
+    hint = f"did you mean {suggestion}?" if suggestion else "misspelt?"
+    return f"{key} in {file_name} is not a setting pulumi-cts reads ({hint}); ignored"
+
+
 def _how_to_supply(stack: StackConfig, key: str) -> str:
     stack_name = _stack_name(stack.path)
     command = f"pulumi config get {key}" + (f" --stack {stack_name}" if stack_name else "")
@@ -150,27 +166,36 @@ def _stack_notes(stack: StackConfig, supplied: Mapping[str, tuple[str, str]]) ->
                 + _how_to_supply(stack, key)
             )
         else:
-            notes.append(f"{key} in {stack.path.name} is not a setting pulumi-cts reads (misspelt?); ignored")
+            notes.append(_unknown_key_note(key, stack.path.name))
     for key in stack.ignored:
         notes.append(f"{key} in {stack.path.name} is not a plain value; ignored")
     for key in stack.values:
         if key.startswith(f"{NAMESPACE}:") and key not in _KNOWN_KEYS:
-            notes.append(f"{key} in {stack.path.name} is not a setting pulumi-cts reads (misspelt?); ignored")
+            notes.append(_unknown_key_note(key, stack.path.name))
     return notes
 
 
-class _Report:
-    """Plain-ASCII output for pipeline logs."""
+_RESULTS = {_OK: "ok", _FAIL: "fail", _SKIP: "skip"}
 
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
+
+class _Report:
+    """Plain-ASCII output for pipeline logs; with `json_out`, the same findings as one JSON object there."""
+
+    def __init__(self, out: TextIO, json_out: TextIO | None = None) -> None:
+        self.out = io.StringIO() if json_out is not None else out
+        self.json_out = json_out
         self.failure: str | None = None
+        self.facts: dict[str, Any] = {"command": "doctor", "version": __version__}
+        self.settings: dict[str, dict[str, Any]] = {}
+        self.notes: list[str] = []
+        self.checks: list[dict[str, str]] = []
 
     def line(self, text: str = "") -> None:
         print(text, file=self.out)
 
     def step(self, mark: str, title: str, detail: str) -> None:
         lines = detail.splitlines() or [""]
+        self.checks.append({"name": title, "result": _RESULTS[mark], "detail": detail})
         self.line(f"  {mark} {title}: {lines[0]}")
         for extra in lines[1:]:
             self.line(f"         {extra}")
@@ -182,6 +207,24 @@ class _Report:
         self.step(_FAIL, title, detail)
         self.failure = title
         return EXIT_FAILED
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        self.line(f"  Note: {text}")
+
+    def write_json(self, code: int) -> None:
+        if self.json_out is None:
+            return
+        result = {
+            **self.facts,
+            "result": "ok" if code == EXIT_OK else "fail",
+            "exit_code": code,
+            "failed_check": self.failure,
+            "settings": self.settings,
+            "notes": self.notes,
+            "checks": self.checks,
+        }
+        print(json.dumps(result, indent=2), file=self.json_out)
 
     def table(self, rows: Sequence[tuple[str, str, str]]) -> None:
         header = ("NAME", "VALUE", "SOURCE")
@@ -327,13 +370,8 @@ def doctor(
     """Run the doctor checks; returns the exit code. Raises UsageError for an unusable stack file."""
     stack = read_stack_config(Path(args.stack_config)) if args.stack_config else None
     supplied = _supplied_secrets(stack, environ) if stack is not None else {}
-    overrides: dict[str, Any] = {}
-    if args.cloud:
-        overrides[f"{NAMESPACE}:cloud"] = args.cloud
 
     def lookup(key: str) -> Any:
-        if key in overrides:
-            return overrides[key]
         if stack is None:
             return None
         if key in stack.encrypted:
@@ -341,7 +379,8 @@ def doctor(
             return supplied[key][1] if key in supplied else None
         return stack.get(key)
 
-    report = _Report(out)
+    report = _Report(out, json_out=out if args.json else None)
+    report.facts.update(stack_config=str(stack.path) if stack is not None else None, cloud=args.cloud)
     report.line(f"{PROG} doctor")
     if stack is not None:
         report.line(f"Stack config: {stack.path}")
@@ -352,14 +391,12 @@ def doctor(
     report.line()
 
     try:
-        settings = resolve(lookup, environ, cwd=cwd, home=home)
+        settings = resolve(lookup, environ, cwd=cwd, home=home, cloud=args.cloud)
     except ConfigurationError as exc:
         report.line("Checks")
         code = report.fail("settings complete", str(exc))
         return _summary(report, code)
     relabelled = dict(settings.sources)
-    if args.cloud and "cloud" in relabelled:
-        relabelled["cloud"] = "command line --cloud"
     for key, (variable, _value) in supplied.items():
         name = _NAME_OF_KEY.get(key)
         if name is not None:
@@ -368,6 +405,9 @@ def doctor(
 
     report.line("Settings (secrets shown as ***)")
     rows = describe(settings)
+    report.settings = {
+        name: {"value": shown, "source": source, "secret": name in SECRET_NAMES} for name, shown, source in rows
+    }
     if rows:
         report.table(rows)
     else:
@@ -382,7 +422,7 @@ def doctor(
     blockers: list[str] = []
     if stack is not None:
         for note in _stack_notes(stack, supplied):
-            report.line(f"  Note: {note}")
+            report.note(note)
         blockers = [
             f"{key} is encrypted in {stack.path} and doctor cannot decrypt it: {_how_to_supply(stack, key)}"
             for key in stack.encrypted
@@ -401,6 +441,7 @@ def _summary(report: _Report, code: int) -> int:
         report.line("Result: OK, all checks passed")
     else:
         report.line(f"Result: FAIL ({report.failure})")
+    report.write_json(code)
     return code
 
 
@@ -429,6 +470,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--region", metavar="REGION", help="check this region, like a Tracker's region")
     check.add_argument(
         "-v", "--verbose", action="store_true", help="also list unset settings, every source looked at and HTTP calls"
+    )
+    check.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (each check and its result, each setting and its source; secrets masked)",
     )
     commands.add_parser(
         "emulator",
@@ -462,8 +508,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     http_log = logging.getLogger("pulumi_cts")
     previous_level = http_log.level
     if args.verbose:
-        # Transport logs masked headers only; IAM bodies (passwords) are never logged.
-        handler = logging.StreamHandler(sys.stdout)
+        # Transport logs masked headers only; IAM bodies (passwords) are never logged. Under --json, stdout
+        # carries the JSON object alone.
+        handler = logging.StreamHandler(sys.stderr if args.json else sys.stdout)
         handler.setFormatter(logging.Formatter("    debug: %(message)s"))
         http_log.addHandler(handler)
         http_log.setLevel(logging.DEBUG)
@@ -471,9 +518,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return doctor(args, environ=os.environ, cwd=Path.cwd(), home=Path.home(), out=sys.stdout)
     except UsageError as exc:
         print(f"{PROG} doctor: {exc}", file=sys.stderr)
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "command": "doctor",
+                        "version": __version__,
+                        "result": "usage error",
+                        "exit_code": EXIT_USAGE,
+                        "error": str(exc),
+                    },
+                    indent=2,
+                )
+            )
         return EXIT_USAGE
     except Exception as exc:
         # Not one of the errors pulumi-cts raises on purpose: show what it was, the stack trace only with -v.
+        if args.json:
+            report = _Report(sys.stdout, json_out=sys.stdout)
+            report.fail("unexpected error", f"{type(exc).__name__}: {exc}")
+            report.write_json(EXIT_FAILED)
+            return EXIT_FAILED
         print(f"  {_FAIL} unexpected error: {type(exc).__name__}: {exc}", file=sys.stdout)
         if args.verbose:
             traceback.print_exc(file=sys.stdout)

@@ -50,6 +50,7 @@ SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 SECRET_NAMES = frozenset(spec.name for spec in SPECS if spec.secret)
 CLOUD_SPEC = SettingSpec("cloud", "cloud", ("OS_CLOUD",))
 
+IDENTITY_VERSION = "v3"
 DEFAULT_AUTH_URL = "https://iam.{region}.otc.t-systems.com/v3"
 DEFAULT_ENDPOINT = "https://cts.{region}.otc.t-systems.com"
 
@@ -68,6 +69,13 @@ def _text(value: Any) -> str | None:
 def _with_region(url: str, region: str) -> str:
     # Not str.format: any other brace in a user's URL would raise KeyError or IndexError.
     return url.rstrip("/").replace("{region}", region).replace("{region_name}", region)
+
+
+def _with_identity_version(url: str) -> str:
+    # openstacksdk-style tools take the IAM URL with or without its version; the emulator prints its bare base URL.
+    if url.rsplit("/", 1)[-1].lower() == IDENTITY_VERSION:
+        return url
+    return f"{url}/{IDENTITY_VERSION}"
 
 
 def _truthy(value: str | None) -> bool:
@@ -126,9 +134,10 @@ class Settings:
         return Scope(region=region, project_id=self.get("project_id"), project_name=project_name)
 
     def auth_url_for(self, scope: Scope) -> str:
+        """The IAM v3 URL for `scope`: the configured one (with or without `/v3`) or the region's default."""
         configured = self.get("auth_url")
         if configured:
-            return _with_region(configured, scope.region)
+            return _with_identity_version(_with_region(configured, scope.region))
         return _with_region(DEFAULT_AUTH_URL, scope.region)
 
     def endpoint_override(self, scope: Scope) -> str | None:
@@ -203,10 +212,12 @@ def resolve(
     *,
     cwd: Path | None = None,
     home: Path | None = None,
+    cloud: str | None = None,
 ) -> Settings:
     """Resolve every setting: per key, stack config wins over clouds.yaml, which wins over `OS_*`.
 
-    `config` looks a full key (`cts:region`) up in the stack configuration.
+    `config` looks a full key (`cts:region`) up in the stack configuration. `cloud` names a clouds.yaml
+    entry given on the command line; it wins over `cts:cloud` and `OS_CLOUD`.
     """
     environ = os.environ if environ is None else environ
     values: dict[str, str] = {}
@@ -215,8 +226,11 @@ def resolve(
 
     cloud_entry_values: Mapping[str, str] = {}
     cloud_source = ""
-    cloud_name = _text(config(f"{NAMESPACE}:{CLOUD_SPEC.config_key}"))
-    cloud_name_source = f"stack config {NAMESPACE}:cloud"
+    cloud_name = _text(cloud)
+    cloud_name_source = "command line --cloud"
+    if cloud_name is None:
+        cloud_name = _text(config(f"{NAMESPACE}:{CLOUD_SPEC.config_key}"))
+        cloud_name_source = f"stack config {NAMESPACE}:cloud"
     if cloud_name is None:
         cloud_name = _text(environ.get("OS_CLOUD"))
         cloud_name_source = "environment OS_CLOUD"

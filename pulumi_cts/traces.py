@@ -15,6 +15,7 @@ from .scope import Scope, resource_scope
 from .settings import ConfigLookup, resolve
 
 TRACE_RATINGS = ("normal", "warning", "incident")
+TRACE_TYPES = ("system", "data")
 MAX_PAGE = 200  # the API's largest page
 
 
@@ -42,8 +43,10 @@ def _milliseconds(value: datetime | int | float | None, name: str) -> str | None
         if value.tzinfo is None:
             raise ValueError(f"{name} must be a timezone-aware datetime (UTC is safest)")
         return str(int(value.timestamp() * 1000))
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 10**12:
-        raise ValueError(f"{name} must be a datetime or a 13-digit UTC millisecond time stamp, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 10**12 <= value < 10**13:
+        raise ValueError(
+            f"{name} must be a timezone-aware datetime or a 13-digit UTC millisecond time stamp, got {value!r}"
+        )
     return str(int(value))
 
 
@@ -75,14 +78,21 @@ def get_traces(
     """
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise ValueError(f"limit must be a positive whole number, got {limit!r}")
+    if trace_type not in TRACE_TYPES:
+        raise ValueError(f"trace_type must be one of {', '.join(TRACE_TYPES)}, got {trace_type!r}")
     if trace_rating is not None and trace_rating not in TRACE_RATINGS:
         raise ValueError(f"trace_rating must be one of {', '.join(TRACE_RATINGS)}, got {trace_rating!r}")
-    if (from_time is None) != (to_time is None):
+    # Each time on its own first: a malformed from_time is the problem, not a missing to_time.
+    time_from = _milliseconds(from_time, "from_time")
+    time_to = _milliseconds(to_time, "to_time")
+    if (time_from is None) != (time_to is None):
         raise ValueError("from_time and to_time are used together: give both or neither")
+    if time_from is not None and time_to is not None and int(time_from) >= int(time_to):
+        raise ValueError(f"from_time must be before to_time, got from_time {time_from} and to_time {time_to}")
     filters: dict[str, str | None] = {
         "trace_type": trace_type,
-        "from": _milliseconds(from_time, "from_time"),
-        "to": _milliseconds(to_time, "to_time"),
+        "from": time_from,
+        "to": time_to,
         "tracker_name": tracker_name,
         "service_type": service_type,
         "user": user,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Set up the project's virtualenv and run its jobs: `python3 scripts/dev.py setup|test|lint|demo|bench`.
+"""Set up the project's virtualenv and run its jobs: `python3 scripts/dev.py setup|test|lint|demo|bench|release-check`.
 
 Needs only Python 3.10+ and pip: it creates `.venv`, installs the package with its test and
 lint tools (again only when pyproject.toml changed), then runs the job inside that virtualenv.
@@ -65,12 +65,16 @@ def bench(args: list[str]) -> int:
     return run([str(PYTHON), "-m", "benchmarks.provider_costs", *args])
 
 
+def release_check(args: list[str]) -> int:
+    return run([str(PYTHON), str(ROOT / "scripts" / "check_release.py"), *args])
+
+
 def setup(_args: list[str]) -> int:
     print(f"ready: {PYTHON.relative_to(ROOT)}")
     return 0
 
 
-JOBS = {"setup": setup, "test": test, "lint": lint, "demo": demo, "bench": bench}
+JOBS = {"setup": setup, "test": test, "lint": lint, "demo": demo, "bench": bench, "release-check": release_check}
 
 
 def main() -> int:

@@ -1,11 +1,13 @@
 """Command line entry point: `python -m pulumi_cts.emulator`; prints the base URL, serves until stopped.
 
-With `--tls-cert` and `--tls-key` it serves HTTPS, and the printed URL starts with https.
+With `--tls-cert` and `--tls-key` it serves HTTPS, and the printed URL starts with https. On stderr it
+prints the settings that reach it, ready to paste, and one line per request (`--quiet` turns both off).
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sqlite3
 import ssl
@@ -14,10 +16,16 @@ import threading
 from collections.abc import Callable, Sequence
 from types import FrameType
 
-from pulumi_cts.emulator.backend import RESPONSE_SHAPES
+from pulumi_cts.emulator.backend import RESPONSE_SHAPES, RequestRecord
 from pulumi_cts.emulator.server import Emulator, EmulatorBindError, server_ssl_context
 
 EXIT_STARTUP_FAILED = 2
+
+# What the printed settings use when any user is accepted (no --user).
+REGION = "eu-de"
+DOMAIN = "demo-domain"
+USER = "demo-user"
+PASSWORD = "demo-password"
 
 
 def _pair(kind: str) -> Callable[[str], tuple[str, str]]:
@@ -76,7 +84,48 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this PEM certificate (chain)")
     parser.add_argument("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert")
+    parser.add_argument(
+        "--quiet", action="store_true", help="print only the URL: no settings block and no line per request"
+    )
     return parser
+
+
+def settings_block(base_url: str, users: dict[str, str] | None, ca_cert: str | None) -> str:
+    """Shell lines that point pulumi-cts at this emulator: `OS_*` variables, or the same as stack config."""
+    if users:
+        user = next(iter(users))
+        # The password was given on the command line; it is not repeated in the console output.
+        password = f"<password of --user {user}>"
+    else:
+        user, password = USER, PASSWORD
+    settings = [
+        ("OS_AUTH_URL", "authUrl", f"{base_url}/v3"),
+        ("OS_REGION_NAME", "region", REGION),
+        ("OS_DOMAIN_NAME", "domainName", DOMAIN),
+        ("OS_USERNAME", "userName", user),
+        ("OS_PASSWORD", "password", password),
+    ]
+    if ca_cert:
+        settings.append(("OS_CACERT", "caCert", ca_cert))
+    lines = ["# Settings that reach this emulator, for a shell:"]
+    lines.append("export " + " ".join(f"{variable}={shlex.quote(value)}" for variable, _key, value in settings))
+    lines.append("# or for a Pulumi stack:")
+    for _variable, key, value in settings:
+        secret = "--secret " if key == "password" else ""
+        lines.append(f"pulumi config set {secret}cts:{key} {shlex.quote(value)}")
+    return "\n".join(lines)
+
+
+def request_line(record: RequestRecord) -> str:
+    """One console line for a request the emulator answered (no headers or bodies: they carry credentials)."""
+    target = f"{record.path}?{record.query}" if record.query else record.path
+    outcome = "connection dropped" if record.dropped or record.status is None else str(record.status)
+    fault = f" (fault {record.fault_id})" if record.fault_id else ""
+    return f"cts emulator: {record.time} {record.method} {target} -> {outcome}{fault}"
+
+
+def _print_request(record: RequestRecord) -> None:
+    print(request_line(record), file=sys.stderr, flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -125,6 +174,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     # Tools read this first line to find the emulator.
     print(emulator.base_url, flush=True)
+    if not args.quiet:
+        print(settings_block(emulator.base_url, args.user and dict(args.user), args.tls_cert), file=sys.stderr)
+        print(
+            "cts emulator: serving; one line per request follows (--quiet turns this off)", file=sys.stderr, flush=True
+        )
+        assert emulator.app is not None
+        emulator.app.request_log.listeners.append(_print_request)
     try:
         stopping.wait()
     finally:

@@ -140,10 +140,14 @@ class RequestLog:
     def __init__(self, maxlen: int = 10_000) -> None:
         self._lock = threading.Lock()
         self._entries: collections.deque[RequestRecord] = collections.deque(maxlen=maxlen)
+        # Called with each new record, e.g. to print one console line per request.
+        self.listeners: list[Callable[[RequestRecord], None]] = []
 
     def append(self, record: RequestRecord) -> None:
         with self._lock:
             self._entries.append(record)
+        for listener in self.listeners:
+            listener(record)
 
     def entries(self, service: str | None = None) -> list[RequestRecord]:
         with self._lock:

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import queue
 import re
 import selectors
+import shlex
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 import pytest
 import requests
 
+from pulumi_cts.settings import resolve
 from pulumi_cts.signing import AkSkAuth
 from tests.emulator.helpers import Api, assert_error, token_body
 from tests.emulator.tls import make_ca_and_server_cert
@@ -213,3 +219,102 @@ def test_tls_files_must_come_in_pairs_and_load(tmp_path: Path, args: list[str], 
     assert result.returncode == 2
     assert result.stdout == b""
     assert message in result.stderr.decode()
+
+
+class StderrLines:
+    """The emulator's stderr, line by line, read by a thread of its own (it ends when the process does)."""
+
+    def __init__(self, cli: Cli) -> None:
+        assert cli.process.stderr is not None
+        self._lines: queue.Queue[str] = queue.Queue()
+        stream = cli.process.stderr
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream: IO[bytes]) -> None:
+        for raw in iter(stream.readline, b""):
+            self._lines.put(raw.decode().rstrip("\n"))
+
+    def until(self, predicate: Callable[[str], bool]) -> list[str]:
+        """Lines up to and including the first one `predicate` accepts (fails after STARTUP_TIMEOUT)."""
+        lines: list[str] = []
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                pytest.fail(f"the emulator's stderr never showed the expected line; it showed: {lines}")
+            lines.append(line)
+            if predicate(line):
+                return lines
+
+
+def _pasted_environment(block: list[str]) -> dict[str, str]:
+    (export,) = [line for line in block if line.startswith("export ")]
+    return dict(word.split("=", 1) for word in shlex.split(export)[1:])
+
+
+def _pasted_stack_config(block: list[str]) -> dict[str, str]:
+    config: dict[str, str] = {}
+    for line in block:
+        if line.startswith("pulumi config set "):
+            words = [w for w in shlex.split(line)[3:] if w != "--secret"]
+            config[words[0]] = words[1]
+    return config
+
+
+def test_settings_block_on_stderr_reaches_the_emulator(clis: list[Cli]) -> None:
+    cli = Cli("--bucket", BUCKET)
+    clis.append(cli)
+    stderr = StderrLines(cli)
+    block = stderr.until(lambda line: line.startswith("cts emulator: serving"))
+
+    environment = _pasted_environment(block)
+    assert environment["OS_AUTH_URL"] == f"{cli.url}/v3"
+    assert {"OS_REGION_NAME", "OS_DOMAIN_NAME", "OS_USERNAME", "OS_PASSWORD"} <= set(environment)
+    # The stack config lines are the same settings: both resolve to the same values.
+    stack_config = _pasted_stack_config(block)
+    assert "pulumi config set --secret cts:password demo-password" in block
+    assert resolve(stack_config.get, {}).values == resolve(lambda key: None, environment).values
+
+    env = {k: v for k, v in child_environment().items() if not k.startswith(("OS_", "CTS_"))}
+    doctor = subprocess.run(
+        [sys.executable, "-m", "pulumi_cts.cli", "doctor", "--json"],
+        env={**env, **environment},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert json.loads(doctor.stdout)["result"] == "ok"
+
+    logged = stderr.until(lambda line: "/tracker?tracker_name=system -> 404" in line)
+    assert re.fullmatch(r"cts emulator: \S+Z POST /v3/auth/tokens -> 201", logged[0]), logged
+    assert re.fullmatch(r"cts emulator: \S+Z GET /v1\.0/[0-9a-f]+/tracker\?tracker_name=system -> 404", logged[1])
+
+
+def test_settings_block_never_repeats_a_password_given_with_user(clis: list[Cli]) -> None:
+    cli = Cli("--user", "alice:Sup3r-secret-pw")
+    clis.append(cli)
+    stderr = StderrLines(cli)
+    block = stderr.until(lambda line: line.startswith("cts emulator: serving"))
+    assert _pasted_environment(block)["OS_USERNAME"] == "alice"
+    assert not any("Sup3r-secret-pw" in line for line in block)
+    api = Api(cli.url)
+    api.login(user="alice", password="Sup3r-secret-pw")
+    api.close()
+    logged = stderr.until(lambda line: "/v3/auth/tokens" in line)
+    assert not any("Sup3r-secret-pw" in line for line in logged)
+
+
+def test_quiet_prints_only_the_url(clis: list[Cli]) -> None:
+    cli = Cli("--quiet")
+    clis.append(cli)
+    api = Api(cli.url)
+    api.login()
+    api.close()
+    cli.process.send_signal(signal.SIGTERM)
+    assert cli.process.wait(timeout=10) == 0
+    assert cli.process.stderr is not None and cli.process.stdout is not None
+    assert cli.process.stderr.read() == b""
+    assert cli.process.stdout.read() == b""

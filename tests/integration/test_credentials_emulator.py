@@ -245,3 +245,29 @@ def test_doctor_runs_as_a_module_entry_point(
     failed = run_doctor(path, tmp_path, OS_PASSWORD="")
     assert failed.returncode == 1
     assert "OS_PASSWORD" in failed.stdout and "Traceback" not in failed.stdout + failed.stderr
+
+
+# --- the IAM URL as users paste it ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/v3", "/v3/"])
+def test_auth_url_works_with_or_without_the_version(
+    emulator: Emulator, stack_config: dict[str, Any], suffix: str
+) -> None:
+    provider = configured({**stack_config, "cts:authUrl": emulator.base_url + suffix})
+    created = provider.create(inputs(provider))
+    assert created.id.endswith("/system")
+    assert [r["path"] for r in token_requests(emulator)] == ["/v3/auth/tokens"]
+
+
+def test_auth_url_that_is_not_iam_names_the_url_asked_and_the_url_expected(
+    emulator: Emulator, stack_config: dict[str, Any], password: str
+) -> None:
+    provider = configured({**stack_config, "cts:authUrl": f"{emulator.base_url}/identity"})
+    with pytest.raises(AuthenticationError) as raised:
+        provider.create(inputs(provider))
+    message = str(raised.value)
+    assert "HTTP 404" in message
+    assert f"IAM has no such API at {emulator.base_url}/identity/v3/auth/tokens" in message
+    assert "must be the IAM v3 URL, e.g. https://iam.eu-de.otc.t-systems.com/v3" in message
+    assert "project was not found" not in message and password not in message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -285,6 +286,8 @@ def test_unknown_cloud_fails_with_the_paths_looked_at(tmp_path: Path, capsys: py
     assert run.code == 1
     assert mock.request_history == []
     assert "'missing'" in run.out and str(tmp_path / "clouds.yaml") in run.out
+    # The name came from the command line, not from the stack config.
+    assert "(cloud named by command line --cloud)" in run.out and "stack config cts:cloud" not in run.out
     assert_clean(run)
 
 
@@ -308,8 +311,26 @@ def test_misspelt_stack_keys_are_pointed_out(tmp_path: Path, capsys: pytest.Capt
         mock.get(TRACKER_URL, json=SEED_RESPONSE)
         run = doctor(capsys, "--stack-config", str(stack_file(tmp_path, config)))
     assert run.code == 0
-    assert "cts:authURL in Pulumi.ci.yaml is not a setting pulumi-cts reads" in run.out
+    assert "cts:authURL in Pulumi.ci.yaml is not a setting pulumi-cts reads (did you mean cts:authUrl?)" in run.out
     assert "other:key" not in run.out
+
+
+@pytest.mark.parametrize(
+    ("key", "suggestion"),
+    [
+        ("cts:regoin", "(did you mean cts:region?)"),
+        ("cts:user_name", "(did you mean cts:userName?)"),
+        ("cts:flux", "(misspelt?)"),
+    ],
+)
+def test_misspelt_keys_get_the_closest_known_key(
+    key: str, suggestion: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with requests_mock.Mocker() as mock:
+        mock_iam(mock)
+        mock.get(TRACKER_URL, json=SEED_RESPONSE)
+        run = doctor(capsys, "--stack-config", str(stack_file(tmp_path, {**PLAIN_CONFIG, key: "x"})))
+    assert f"Note: {key} in Pulumi.ci.yaml is not a setting pulumi-cts reads {suggestion}; ignored" in run.out
 
 
 @pytest.mark.parametrize(
@@ -349,3 +370,46 @@ def test_unknown_api_version_fails_the_settings_check(
     assert mock.request_history == []
     assert "api_version 'v2' (from environment CTS_API_VERSION)" in run.out
     assert_clean(run)
+
+
+def doctor_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any], str]:
+    code = main(["doctor", "--json", *args])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    return code, json.loads(captured.out), captured.out + captured.err
+
+
+def test_json_output_holds_every_check_and_setting_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = {**PLAIN_CONFIG, "cts:authURL": "https://typo.example.test"}
+    with requests_mock.Mocker() as mock:
+        mock_iam(mock)
+        mock.get(TRACKER_URL, json=SEED_RESPONSE)
+        code, report, text = doctor_json(capsys, "--stack-config", str(stack_file(tmp_path, config)), "-v")
+
+    assert code == 0
+    assert report["command"] == "doctor" and report["result"] == "ok" and report["exit_code"] == 0
+    assert report["failed_check"] is None and report["stack_config"] == str(tmp_path / "Pulumi.ci.yaml")
+    assert [(c["name"], c["result"]) for c in report["checks"]] == [
+        ("settings complete", "ok"),
+        ("IAM token", "ok"),
+        ("tracker query", "ok"),
+    ]
+    assert report["settings"]["region"] == {"value": "eu-de", "source": "stack config cts:region", "secret": False}
+    assert report["settings"]["password"] == {"value": "***", "source": "stack config cts:password", "secret": True}
+    assert any("did you mean cts:authUrl?" in note for note in report["notes"])
+    for secret in (PASSWORD, TOKEN):
+        assert secret not in text
+
+
+def test_json_output_names_the_failed_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with requests_mock.Mocker() as mock:
+        mock.post(f"{AUTH_URL}/auth/tokens", status_code=401, json={"error": {"code": "IAM.0005"}})
+        code, report, text = doctor_json(capsys, "--stack-config", str(stack_file(tmp_path, PLAIN_CONFIG)))
+    assert code == 1 and report["result"] == "fail" and report["failed_check"] == "IAM token"
+    assert report["checks"][-1]["result"] == "fail" and "HTTP 401" in report["checks"][-1]["detail"]
+    assert PASSWORD not in text
+
+
+def test_json_output_for_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, report, _text = doctor_json(capsys, "--stack-config", "missing.yaml")
+    assert code == 2 and report["result"] == "usage error" and "missing.yaml" in report["error"]

@@ -294,6 +294,11 @@ def test_default_auth_url_is_the_otc_iam_of_the_region(place: Place) -> None:
         ("https://iam-pub.eu-ch2.sc.otc.t-systems.com:443/v3", "https://iam-pub.eu-ch2.sc.otc.t-systems.com:443/v3"),
         # Braces that are no placeholder of ours are kept, never a KeyError.
         ("https://proxy.example.test/{tenant}/v3", "https://proxy.example.test/{tenant}/v3"),
+        # Without its version, as openstacksdk-style tools accept it and as the emulator prints it.
+        ("http://127.0.0.1:38617", "http://127.0.0.1:38617/v3"),
+        ("http://127.0.0.1:38617/", "http://127.0.0.1:38617/v3"),
+        ("https://iam.{region}.example.test", "https://iam.eu-nl.example.test/v3"),
+        ("https://proxy.example.test/identity/V3", "https://proxy.example.test/identity/V3"),
     ],
 )
 def test_configured_auth_url_formatting(place: Place, configured: str, expected: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -309,8 +310,30 @@ def test_get_traces_pages_until_the_limit_with_the_marker() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "words"),
-    [({"limit": 0}, "limit"), ({"trace_rating": "bad"}, "trace_rating"), ({"from_time": 1700000000000}, "together")],
+    [
+        ({"limit": 0}, "limit"),
+        ({"trace_rating": "bad"}, "trace_rating"),
+        ({"trace_type": "bogus"}, r"trace_type must be one of system, data, got 'bogus'"),
+        ({"from_time": 1700000000000}, "together"),
+        ({"from_time": "yesterday"}, r"from_time must be a timezone-aware datetime or a 13-digit .*'yesterday'"),
+        ({"from_time": "yesterday", "to_time": 1700000000000}, r"from_time must be"),
+        ({"from_time": 1700000000000, "to_time": 1700000000}, r"to_time must be .*13-digit.*1700000000"),
+        ({"from_time": datetime(2026, 11, 1), "to_time": 1700000000000}, "from_time must be a timezone-aware"),
+        ({"from_time": 1700000000001, "to_time": 1700000000000}, "from_time must be before to_time"),
+    ],
 )
 def test_get_traces_refuses_bad_arguments_before_any_call(kwargs: dict[str, Any], words: str) -> None:
-    with pytest.raises(ValueError, match=words):
+    with requests_mock.Mocker() as mock, pytest.raises(ValueError, match=words):
         get_traces(config=CONFIG.get, **kwargs)
+    assert mock.request_history == []
+
+
+def test_get_traces_sends_valid_times_as_milliseconds() -> None:
+    start = datetime(2026, 11, 30, 0, 0, tzinfo=timezone.utc)
+    with requests_mock.Mocker() as mock:
+        mock_iam(mock)
+        route = mock.get(f"{V3}/traces", json={"traces": [], "meta_data": {"count": 0}})
+        get_traces(trace_type="data", from_time=start, to_time=1796000400000, config=CONFIG.get)
+    (request,) = route.request_history
+    assert request.qs["trace_type"] == ["data"]
+    assert request.qs["from"] == ["1795996800000"] and request.qs["to"] == ["1796000400000"]
