@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
+from concurrent.futures import Future
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,17 +170,39 @@ class Deployment:
         self.outputs: dict[str, Any] = dict(old.outputs)
         self._provider_factory = provider_factory
         self._provider: DynamicProviderProcess | None = None
+        self._provider_starting: Future[DynamicProviderProcess] | None = None
         self._lock = threading.RLock()
 
     # -- plumbing ---------------------------------------------------------------------------------
 
+    def start_provider_early(self) -> None:
+        """Start the provider process now, while the program starts: both take about as long."""
+        if self._provider is None and self._provider_starting is None:
+            self._provider_starting = Future()
+            starting = self._provider_starting
+
+            def start() -> None:
+                try:
+                    starting.set_result(self._provider_factory())
+                except BaseException as error:
+                    starting.set_exception(error)
+
+            threading.Thread(target=start, daemon=True).start()
+
     @property
     def provider(self) -> DynamicProviderProcess:
         if self._provider is None:
-            self._provider = self._provider_factory()
+            starting, self._provider_starting = self._provider_starting, None
+            self._provider = starting.result() if starting is not None else self._provider_factory()
         return self._provider
 
     def close(self) -> None:
+        starting, self._provider_starting = self._provider_starting, None
+        if starting is not None and self._provider is None:
+            try:
+                self._provider = starting.result()
+            except Exception:
+                self._provider = None
         if self._provider is not None:
             self._provider.close()
             self._provider = None

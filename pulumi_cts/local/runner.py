@@ -214,6 +214,7 @@ class LocalStack:
         result = RunResult(summary={})
         try:
             if operation in ("preview", "up"):
+                deployment.start_provider_early()
                 self._run_program(project, config, deployment, python, environment, result)
             elif operation == "refresh":
                 deployment.refresh()
