@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
-from concurrent.futures import Future
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -388,11 +388,10 @@ class Deployment:
                 )
             delete_first = diff.delete_before_replace or request.delete_before_replace
             return "replace", list(diff.replaces), delete_first
-        changed = [
-            key
-            for key in sorted(checked)
-            if key != PROVIDER_KEY
-            and (contains_unknown(checked[key]) or reveal(checked[key]) != reveal(old.outputs.get(key)))
+        # The provider says whether it changes, not where: name the inputs that differ from the last ones, else
+        # (a change seen only in the outputs, e.g. after a refresh) the inputs that differ from the outputs.
+        changed = _changed_keys(old.inputs, checked, skip_provider=True) or [
+            key for key in _changed_keys(old.outputs, checked, skip_provider=True) if key in checked
         ]
         return "update", changed, False
 

@@ -54,6 +54,7 @@ def main(argv: Sequence[str]) -> int:
     sys.argv = [str(program)]
     os.chdir(directory)
     sys.path.insert(0, str(directory))
+
     def run_program() -> None:
         runpy.run_path(str(program), run_name="__main__")
 
