@@ -88,7 +88,9 @@ def render(result: RunResult, stack: str, out: TextIO) -> None:
             print(f"    {key:<{width}}: {_value(outputs[key])}", file=out)
 
 
-def run(argv: Sequence[str], *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run(argv: Sequence[str], *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
     parser = build_parser()
     try:
         args = parser.parse_args(list(argv))
