@@ -54,6 +54,21 @@ class Record(pulumi.dynamic.Resource, module="test", name="Record"):
         super().__init__(RecordProvider(), resource_name, props, opts)
 
 
+class PlainProvider(ResourceProvider):
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        _log(LOG_FILE, f"create plain {props['value']}")
+        return CreateResult("plain", props)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        _log(LOG_FILE, f"update plain {news['value']}")
+        return UpdateResult(news)
+
+
+class Plain(pulumi.dynamic.Resource, module="test", name="Plain"):
+    def __init__(self, resource_name: str, value: str) -> None:
+        super().__init__(PlainProvider(), resource_name, {"value": value})
+
+
 class Group(pulumi.ComponentResource):
     def __init__(self, name: str, count: int, retain: bool) -> None:
         super().__init__("test:index:Group", name)
@@ -105,3 +120,12 @@ if base_stack:
     pulumi.export("baseRecordName", base.require_output("recordName"))
 
 pulumi.export("secretNote", pulumi.Output.secret("only-in-state"))
+
+token = config.get_secret("apiToken")
+if token is not None:
+    pulumi.export("apiToken", token)
+
+plain_value = config.get("plainValue")
+if plain_value is not None:
+    # A user's own provider with no `diff`: the engine compares old and new inputs itself.
+    Plain("plain", plain_value)
