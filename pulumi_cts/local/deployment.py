@@ -211,7 +211,7 @@ class Deployment:
         if not self.dry_run:
             state_file.save(self.state_dir, self.state, self.configured_secrets)
 
-    def _fail(self, message: str) -> StepFailed:
+    def fail(self, message: str) -> StepFailed:
         failure = StepFailed(message)
         if self.failure is None:
             self.failure = failure
@@ -221,7 +221,7 @@ class Deployment:
         try:
             return call()
         except ProviderCallError as error:
-            raise self._fail(f"{_describe(resource_type, urn)}: {what} failed: {error.summary}") from None
+            raise self.fail(f"{_describe(resource_type, urn)}: {what} failed: {error.summary}") from None
 
     def _step(self, urn: str, resource_type: str, op: str, diffs: Sequence[str] = ()) -> None:
         self.steps.append(Step(urn=urn, type=resource_type, op=op, diffs=list(diffs)))
@@ -234,7 +234,7 @@ class Deployment:
             mandatory.extend(v for v in found if v.enforcement == "mandatory")
         if mandatory:
             names = ", ".join(sorted({v.policy for v in mandatory}))
-            raise self._fail(f"{_describe(resource.type, resource.urn)}: mandatory policy violated: {names}")
+            raise self.fail(f"{_describe(resource.type, resource.urn)}: mandatory policy violated: {names}")
 
     @staticmethod
     def analyzed(resource: ResourceState | Registration, urn: str, inputs: Mapping[str, Any]) -> AnalyzedResource:
@@ -256,7 +256,7 @@ class Deployment:
         if resource_type in self.stand_ins:
             return "stand-in"
         package = package_of(resource_type)
-        raise self._fail(
+        raise self.fail(
             f"{_describe(resource_type, urn)}: type {resource_type} needs the resource plugin of package "
             f"'{package}', which the local runner does not run; use the Pulumi CLI for this program, or give a "
             f"stand-in for the type (--stand-in {resource_type})"
@@ -268,7 +268,7 @@ class Deployment:
         with self._lock:
             urn = make_urn(self.stack, self.project, request.type, request.name, request.parent)
             if urn in self.registered:
-                raise self._fail(f"{_describe(request.type, urn)}: a resource with this URN was registered twice")
+                raise self.fail(f"{_describe(request.type, urn)}: a resource with this URN was registered twice")
             self.registered.add(urn)
             if request.type == STACK_TYPE:
                 self.stack_urn = urn
@@ -356,7 +356,7 @@ class Deployment:
         result = self._provider_call("check", resource_type, urn, lambda: self.provider.check(urn, olds, reveal(news)))
         if result.failures:
             problems = "; ".join(f"{prop}: {reason}" if prop else reason for prop, reason in result.failures)
-            raise self._fail(f"{_describe(resource_type, urn)}: invalid inputs: {problems}")
+            raise self.fail(f"{_describe(resource_type, urn)}: invalid inputs: {problems}")
         return _annotate(result.inputs, news)
 
     def _plan(
@@ -382,7 +382,7 @@ class Deployment:
             return "same", [], False
         if diff.replaces:
             if old.protect:
-                raise self._fail(
+                raise self.fail(
                     f"{_describe(request.type, urn)}: the resource is protected and a change of "
                     f"{', '.join(diff.replaces)} needs a replacement; remove protect=True first"
                 )
@@ -426,7 +426,7 @@ class Deployment:
 
     def _delete(self, resource: ResourceState) -> None:
         if resource.protect:
-            raise self._fail(
+            raise self.fail(
                 f"{_describe(resource.type, resource.urn)}: the resource is protected and cannot be deleted; "
                 "set protect=False and run up first"
             )
@@ -461,7 +461,7 @@ class Deployment:
                     lambda: self.provider.read(urn, id_, reveal(properties), reveal(properties)),
                 )
                 if not result.id:
-                    raise self._fail(f"{_describe(resource_type, urn)}: read failed: no resource with id {id_!r}")
+                    raise self.fail(f"{_describe(resource_type, urn)}: read failed: no resource with id {id_!r}")
                 outputs = _annotate(result.outputs, properties)
             else:
                 outputs = dict(properties)
@@ -483,10 +483,10 @@ class Deployment:
 
     def _stack_reference(self, urn: str, name: Any) -> dict[str, Any]:
         if not isinstance(name, str) or not name:
-            raise self._fail(f"{_describe(STACK_REFERENCE_TYPE, urn)}: no stack name given")
+            raise self.fail(f"{_describe(STACK_REFERENCE_TYPE, urn)}: no stack name given")
         stack = name.rsplit("/", 1)[-1]
         if not state_file.state_path(self.state_dir, stack).is_file():
-            raise self._fail(
+            raise self.fail(
                 f"{_describe(STACK_REFERENCE_TYPE, urn)}: no stack '{stack}' in the state folder {self.state_dir} "
                 "(the local runner resolves stack references there)"
             )
@@ -523,7 +523,7 @@ class Deployment:
                     mandatory.extend(v for v in found if v.enforcement == "mandatory")
                 if mandatory:
                     names = ", ".join(sorted({v.policy for v in mandatory}))
-                    raise self._fail(f"stack {self.stack}: mandatory policy violated: {names}")
+                    raise self.fail(f"stack {self.stack}: mandatory policy violated: {names}")
             gone = [r for r in self.state.resources if r.pending_delete or r.urn not in self.registered]
             for resource in delete_order(gone):
                 if not resource.pending_delete:

@@ -67,14 +67,13 @@ class ServerProcess:
     stdout_lines: list[str] = field(default_factory=list)
 
     @classmethod
-    def start(cls, command: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float) -> ServerProcess:
+    def start(cls, command: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> ServerProcess:
         # Lives as long as the process: closed in stop().
         stderr_file = tempfile.TemporaryFile(prefix="pulumi-dynamic-stderr-")  # noqa: SIM115
         popen = subprocess.Popen(
             list(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr_file, cwd=cwd, env=dict(env)
         )
-        process = cls(popen=popen, stderr_file=stderr_file)
-        return process
+        return cls(popen=popen, stderr_file=stderr_file)
 
     def read_port(self, timeout: float) -> int:
         stdout = self.popen.stdout
@@ -162,7 +161,6 @@ class DynamicProviderProcess:
             [self.python, "-u", "-m", "pulumi.dynamic", "127.0.0.1:0"],
             cwd=self.cwd,
             env=self.env,
-            timeout=self.startup_timeout,
         )
         try:
             port = self.process.read_port(self.startup_timeout)

@@ -268,7 +268,7 @@ class LocalStack:
                     check=False,
                 )
             except subprocess.TimeoutExpired:
-                deployment._fail(f"the program did not finish within {self.timeout:.0f} seconds")
+                deployment.fail(f"the program did not finish within {self.timeout:.0f} seconds")
                 return
             result.logs = list(services.engine.messages)
             result.program_output = completed.stdout
@@ -276,7 +276,7 @@ class LocalStack:
             if deployment.failure is None:
                 lines = [line for line in completed.stderr.splitlines() if line.startswith(ERROR_PREFIX)]
                 reason = lines[-1][len(ERROR_PREFIX) :] if lines else _last_line(completed.stderr)
-                deployment._fail(f"the program failed: {reason}")
+                deployment.fail(f"the program failed: {reason}")
             return
         if deployment.failure is None:
             deployment.finish()

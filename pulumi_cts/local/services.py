@@ -101,7 +101,7 @@ class MonitorService(resource_pb2_grpc.ResourceMonitorServicer):
         _abort(
             context,
             self.deployment,
-            self.deployment._fail(f"{what} needs the Pulumi CLI: the local runner serves resource registrations only"),
+            self.deployment.fail(f"{what} needs the Pulumi CLI: the local runner serves resource registrations only"),
         )
 
     def Invoke(self, request: Any, context: Any) -> Any:
