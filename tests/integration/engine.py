@@ -10,7 +10,8 @@ Every response (and every error's details) is also kept as text in `transcript`,
 assert that a value, such as a password, never left the provider.
 
 What this does not cover: the engine's own step logic (secret annotation of outputs, the
-DIFF_UNKNOWN fallback, replacement ordering, state files). That needs the real CLI.
+DIFF_UNKNOWN fallback, replacement ordering, state files); the local runner (`pulumi_cts.local`,
+tests/local) runs programs with that logic.
 """
 
 from __future__ import annotations
