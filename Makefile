@@ -2,7 +2,7 @@
 #
 #   make test   the test suite (no Pulumi CLI needed)
 #   make lint   ruff and mypy
-#   make demo   the example stack against the local CTS emulator, with the real Pulumi CLI
+#   make demo   the example stack against the local CTS emulator (the Pulumi CLI, else the local runner)
 #   make bench  the provider cost benchmark
 
 PYTHON ?= python3
@@ -13,4 +13,4 @@ demo test lint bench:
 	$(PYTHON) scripts/dev.py $@
 
 clean-demo:
-	rm -rf .work/pulumi-state .work/emulator.log
+	rm -rf .work/pulumi-state .work/local-state .work/emulator.log

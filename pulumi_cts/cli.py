@@ -481,6 +481,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the local CTS + IAM emulator (same options as python -m pulumi_cts.emulator)",
         add_help=False,
     )
+    commands.add_parser(
+        "local",
+        help="run a Pulumi Python program's dynamic resources without the Pulumi CLI (pulumi-cts local -h)",
+        add_help=False,
+    )
     return parser
 
 
@@ -495,6 +500,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] == "emulator":
         return _run_emulator(arguments[1:])
+    if arguments and arguments[0] == "local":
+        # Imported here: the rest of this command line must not load the Pulumi SDK or gRPC.
+        from .local.cli import run as run_local
+
+        return run_local(arguments[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(arguments)

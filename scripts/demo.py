@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
-"""End-to-end demo: the example stack against the embedded CTS emulator, with the real Pulumi CLI.
+"""End-to-end demo: the example stack against the embedded CTS emulator.
 
     python3 scripts/dev.py demo   # creates .venv, installs the package, runs this script in it
     .venv/bin/python scripts/demo.py [--stack demo] [--state-dir DIR] [--project-dir DIR]
 
-Steps: check that `pulumi` is on PATH (and stop with install instructions if not), start
-`python -m pulumi_cts.emulator` on a free local port, use a file backend under
-`.work/pulumi-state` (through PULUMI_BACKEND_URL, so the global `pulumi login` is untouched),
-create the stack, write its `cts:*` config (password as a secret), then `pulumi up`,
-`pulumi stack output`, `pulumi preview --expect-no-changes` and `pulumi destroy`. The emulator
-is stopped whatever happens, also on Ctrl-C.
+With the Pulumi CLI on PATH: start `python -m pulumi_cts.emulator` on a free local port, use a
+file backend under `.work/pulumi-state` (through PULUMI_BACKEND_URL, so the global `pulumi login`
+is untouched), create the stack, write its `cts:*` config (password as a secret), then `pulumi up`,
+`pulumi stack output`, `pulumi preview --expect-no-changes` and `pulumi destroy`.
 
-Only the standard library is used here; the package itself runs in the emulator and in the
-Pulumi program.
+Without it (or with `--local`): the same program through the pulumi-cts local runner (state under
+`.work/local-state`): up, outputs, a preview with no changes, a config change applied in place,
+a change made behind the stack's back shown by refresh and put right by up, then destroy.
+
+The emulator is stopped whatever happens, also on Ctrl-C. Only the standard library is imported
+at the top; the package runs in the emulator, the Pulumi program and the local runner.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 import uuid
 from collections.abc import Mapping, Sequence
@@ -34,6 +37,7 @@ from typing import IO, Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_DIR = REPO_ROOT / "examples" / "pulumi-project"
 WORK_DIR = REPO_ROOT / ".work"
+DEFAULT_STATE_DIR = WORK_DIR / "pulumi-state"
 
 BUCKET = "demo-trace-bucket"
 REGION = "eu-de"
@@ -301,6 +305,124 @@ def run_demo(pulumi: Pulumi, emulator: EmulatorProcess) -> None:
         raise DemoError("the tracker is still there after `pulumi destroy`")
 
 
+# -- without the Pulumi CLI: the local runner ----------------------------------------------------
+
+
+def change_behind_the_stack(base_url: str, status: str) -> None:
+    """What a console user would do: set the tracker's status through the emulator's CTS API."""
+    identity = {
+        "methods": ["password"],
+        "password": {"user": {"name": "console-user", "password": "console", "domain": {"name": "demo"}}},
+    }
+    body = json.dumps({"auth": {"identity": identity, "scope": {"project": {"name": REGION}}}}).encode()
+    request = urllib.request.Request(
+        f"{base_url}/v3/auth/tokens", data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        token = answer.headers["X-Subject-Token"]
+        project_id = json.load(answer)["token"]["project"]["id"]
+    headers = {"X-Auth-Token": token, "Content-Type": "application/json"}
+    tracker_url = f"{base_url}/v1.0/{project_id}/tracker"
+    with urllib.request.urlopen(
+        urllib.request.Request(f"{tracker_url}?tracker_name=system", headers=headers), timeout=10
+    ) as answer:
+        current = json.load(answer)
+    current = current[0] if isinstance(current, list) else current
+    # A full body: CTS resets every field a PUT leaves out.
+    writable = ("bucket_name", "file_prefix_name", "is_support_trace_files_encryption", "kms_id", "log_file_validate")
+    update = {key: current[key] for key in writable if current.get(key) is not None}
+    update["status"] = status
+    request = urllib.request.Request(
+        f"{tracker_url}/system", data=json.dumps(update).encode(), method="PUT", headers=headers
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+def run_local_demo(project_dir: Path, stack_name: str, state_dir: Path, emulator: EmulatorProcess) -> None:
+    from pulumi_cts.local import LocalStack
+    from pulumi_cts.local.cli import render
+    from pulumi_cts.local.state import state_path
+
+    say("the Pulumi CLI is not on PATH: running the example stack with the pulumi-cts local runner")
+    print(
+        "(a test and demo tool that runs the program and its dynamic resources for real, without the Pulumi\n"
+        " engine; real deployments use the Pulumi CLI: https://www.pulumi.com/docs/install/)",
+        flush=True,
+    )
+    say("starting the CTS emulator")
+    base_url = emulator.start()
+    print(f"emulator at {base_url} (log: {emulator.log_path})", flush=True)
+    # A stack left over from an interrupted run points at an emulator that no longer exists.
+    state_path(state_dir, stack_name).unlink(missing_ok=True)
+    config = {
+        "cts:authUrl": f"{base_url}/v3",
+        "cts:region": REGION,
+        "cts:domainName": "OTC-EU-DE-DEMO",
+        "cts:userName": "demo-user",
+        "bucketName": BUCKET,
+        "kmsKeyId": emulator.kms_key,
+    }
+    secrets = {"cts:password": DEMO_PASSWORD}
+
+    def run(operation: str, shown: str, extra: Mapping[str, str] | None = None, **options: bool) -> dict[str, Any]:
+        stack = LocalStack(
+            project_dir, stack_name, state_dir=state_dir, config={**config, **(extra or {})}, secrets=secrets
+        )
+        print(f"$ pulumi-cts local {shown}", flush=True)
+        result = stack.run(operation, **options)
+        render(result, stack_name, sys.stdout)
+        sys.stdout.flush()
+        if result.exit_code != 0:
+            raise DemoError(f"`pulumi-cts local {shown}` failed: {result.error}")
+        return result.summary
+
+    def tracker() -> dict[str, Any]:
+        found = list(emulator.trackers().values())
+        if len(found) != 1:
+            raise DemoError(f"the emulator has {len(found)} trackers, expected one")
+        return dict(found[0])
+
+    say("up: the tracker is created in the emulator")
+    run("up", "up")
+    print(f"emulator: tracker status {tracker()['status']}, bucket {tracker()['bucket_name']}", flush=True)
+
+    say("stack outputs")
+    outputs = LocalStack(project_dir, stack_name, state_dir=state_dir).outputs()
+    print(json.dumps(outputs, indent=2), flush=True)
+    check_outputs(outputs)
+
+    say("preview --expect-no-changes (the stack matches the program)")
+    run("preview", "preview --expect-no-changes", expect_no_changes=True)
+
+    say("a config change (filePrefixName=audit) applied as an in-place update")
+    changed = run("up", "up --config filePrefixName=audit", {"filePrefixName": "audit"})
+    if changed["changes"]["update"] != 1 or changed["changes"]["replace"]:
+        raise DemoError(f"expected one in-place update, got {changed['changes']}")
+    print(f"emulator: file prefix {tracker()['file_prefix_name']}", flush=True)
+    config["filePrefixName"] = "audit"
+
+    say("a change behind the stack's back: the tracker is disabled through the emulator's CTS API")
+    change_behind_the_stack(base_url, "disabled")
+    print(f"emulator: tracker status {tracker()['status']}", flush=True)
+
+    say("refresh: the drift is read into the state")
+    refreshed = run("refresh", "refresh")
+    if refreshed["changes"]["update"] != 1:
+        raise DemoError("refresh did not see the disabled tracker")
+
+    say("up: the program's settings are put back")
+    run("up", "up")
+    if tracker()["status"] != "enabled":
+        raise DemoError("the tracker is still disabled after up")
+    print(f"emulator: tracker status {tracker()['status']}", flush=True)
+
+    say("destroy")
+    run("destroy", "destroy")
+    if emulator.trackers():
+        raise DemoError("the tracker is still there after destroy")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--stack", default="demo", help="stack name (default: demo)")
@@ -308,22 +430,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--project-dir", type=Path, default=REPO_ROOT, help="directory with Pulumi.yaml (default: the repository)"
     )
     parser.add_argument(
-        "--state-dir", type=Path, default=WORK_DIR / "pulumi-state", help="file backend directory (.work/pulumi-state)"
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help="file backend directory (.work/pulumi-state), or the local runner's state folder (.work/local-state)",
     )
     parser.add_argument(
         "--check-cli", action="store_true", help="only check that the Pulumi CLI is installed, then exit"
+    )
+    parser.add_argument(
+        "--local", action="store_true", help="use the pulumi-cts local runner even when the Pulumi CLI is installed"
     )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    executable = find_pulumi()
-    if executable is None:
-        print(INSTALL_MESSAGE, file=sys.stderr, end="")
-        return EXIT_NO_CLI
+    executable = None if args.local else find_pulumi()
     if args.check_cli:
+        if executable is None:
+            print(INSTALL_MESSAGE, file=sys.stderr, end="")
+            return EXIT_NO_CLI
         return EXIT_OK
+    if executable is None:
+        return main_local(args)
 
     project_dir: Path = args.project_dir.resolve()
     if project_dir == REPO_ROOT and not (REPO_ROOT / ".venv" / "bin" / "python").exists():
@@ -353,6 +483,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         if link is not None:
             link.unlink(missing_ok=True)
     say("done: the tracker was created, read back unchanged and destroyed")
+    return EXIT_OK
+
+
+def main_local(args: argparse.Namespace) -> int:
+    project_dir: Path = args.project_dir.resolve()
+    state_dir: Path = args.state_dir if args.state_dir != DEFAULT_STATE_DIR else WORK_DIR / "local-state"
+    emulator = EmulatorProcess(sys.executable, str(uuid.uuid4()), state_dir.resolve().parent / "emulator.log")
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    started = time.monotonic()
+    try:
+        run_local_demo(project_dir, args.stack, state_dir, emulator)
+    except DemoError as error:
+        print(f"\ndemo failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("\ndemo interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        emulator.stop()
+        signal.signal(signal.SIGTERM, previous)
+    say(
+        "done: the tracker was created, updated in place, its drift corrected and destroyed "
+        f"({time.monotonic() - started:.1f} s, local runner)"
+    )
     return EXIT_OK
 
 

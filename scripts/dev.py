@@ -81,11 +81,6 @@ def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1] not in JOBS:
         print(f"usage: python3 scripts/dev.py {{{'|'.join(JOBS)}}} [args...]", file=sys.stderr)
         return 2
-    if sys.argv[1] == "demo":
-        # A missing Pulumi CLI is reported before anything is installed.
-        code = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--check-cli"], check=False)
-        if code.returncode != 0:
-            return code.returncode
     ensure_venv()
     return JOBS[sys.argv[1]](sys.argv[2:])
 

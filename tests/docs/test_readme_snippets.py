@@ -49,8 +49,9 @@ NEEDS_CLI = "needs the Pulumi CLI, which is not installed here (tests/integratio
 NEEDS_CLOUD = "needs a real Open Telekom Cloud account and OBS bucket"
 
 SKIPPED: dict[str, str] = {
-    "README.md: python3 scripts/dev.py demo   # the example stack against the embedded emulator: up, preview, "
-    "destroy": f"demo {NEEDS_CLI}; test runs this very suite (.ci/run runs it as written)",
+    "README.md: python3 scripts/dev.py demo   # the example stack against the embedded emulator: create, update, "
+    "drift, destroy": "test runs this very suite (.ci/run runs it as written); the demo runs as written in "
+    "tests/local/test_demo.py",
     "README.md: pip install .                      # from a checkout; or list the checkout's path or git URL in "
     "requirements.txt": "installs into the current environment; scripts/check_release.py installs the built "
     "wheel into a fresh virtualenv instead",
@@ -63,14 +64,23 @@ SKIPPED: dict[str, str] = {
         f"{NEEDS_CLI}; {NEEDS_CLOUD}"
     ),
     "README.md: python3 scripts/dev.py test        # tests (pytest; arguments are passed on)": (
-        "the development jobs: .ci/run runs test, lint and release-check as written; bench takes minutes and "
-        f"demo {NEEDS_CLI}"
+        "the development jobs: .ci/run runs test, lint and release-check as written; bench takes minutes; "
+        "tests/local/test_demo.py runs the demo"
     ),
     "README.md: PULUMI_CTS_STATEFUL_EXAMPLES=300 PULUMI_CTS_STATEFUL_STEPS=50 \\": (
         "the long run of the stateful test takes minutes; tests/reliability/test_stateful.py runs the same test "
         "with fewer examples in the suite"
     ),
-    "examples/pulumi-project/README.md: python3 scripts/dev.py demo": NEEDS_CLI,
+    "README.md: from pathlib import Path": (
+        "a user's pytest file, not a script: tests/local/test_readme.py runs it with pytest in a project of its own"
+    ),
+    "examples/composed-stack/README.md: pulumi stack init dev": f"{NEEDS_CLI}; {NEEDS_CLOUD}",
+    "examples/composed-stack/README.md: .venv/bin/pulumi-cts local up --cwd examples/composed-stack \\": (
+        "a template with the emulator's port and the remaining cts:* settings left out; "
+        "tests/local/test_composed_stack.py runs the same program with the same stand-ins and config through LocalStack"
+    ),
+    "examples/pulumi-project/README.md: python3 scripts/dev.py demo": "tests/local/test_demo.py runs the demo as "
+    "written",
     "examples/pulumi-project/README.md: python3 scripts/dev.py setup                     # .venv with the package": (
         NEEDS_CLI
     ),

@@ -10,13 +10,12 @@ Every response (and every error's details) is also kept as text in `transcript`,
 assert that a value, such as a password, never left the provider.
 
 What this does not cover: the engine's own step logic (secret annotation of outputs, the
-DIFF_UNKNOWN fallback, replacement ordering, state files). That needs the real CLI.
+DIFF_UNKNOWN fallback, replacement ordering, state files); the local runner (`pulumi_cts.local`,
+tests/local) runs programs with that logic.
 """
 
 from __future__ import annotations
 
-import asyncio
-import importlib
 import os
 import subprocess
 import sys
@@ -32,11 +31,13 @@ from typing import IO, Any
 import grpc
 from pulumi.dynamic import ResourceProvider
 from pulumi.dynamic.dynamic import serialize_provider
-from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from pulumi_cts import TrackerProvider
+from pulumi_cts.local.provider_process import drain as _drain
+from pulumi_cts.local.provider_process import empty_message as _empty
+from pulumi_cts.local.wire import from_struct, to_struct
 from tests.support import child_environment
 
 PROVIDER_KEY = "__provider"
@@ -111,44 +112,11 @@ class _Process:
     stdout_lines: list[str] = field(default_factory=list)
 
 
-def to_struct(props: Mapping[str, Any]) -> Any:
-    """A property bag as a protobuf `Struct`, as the engine sends it; `rpc.UNKNOWN` stays an unknown."""
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(rpc.serialize_properties(dict(props), {}))
-    finally:
-        loop.close()
-
-
-def _plain_unknowns(value: Any) -> Any:
-    if isinstance(value, Unknown):
-        return rpc.UNKNOWN
-    if isinstance(value, dict):
-        return {k: _plain_unknowns(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain_unknowns(v) for v in value]
-    return value
-
-
-def from_struct(struct: Any) -> dict[str, Any]:
-    """A property bag as the engine reads it: unknowns kept (as `rpc.UNKNOWN`), secrets still wrapped."""
-    value = rpc.deserialize_properties(struct, keep_unknowns=True)
-    return _plain_unknowns(dict(value)) if value else {}
-
-
 def provider_blob(provider: ResourceProvider | None = None) -> str:
     """The `__provider` value a program would register (for a `Tracker` unless told otherwise)."""
     blob = serialize_provider(provider if provider is not None else TrackerProvider())
     assert isinstance(blob, str)
     return blob
-
-
-def _drain(stream: IO[bytes], lines: list[str]) -> None:
-    try:
-        for raw in iter(stream.readline, b""):
-            lines.append(raw.decode(errors="replace"))
-    except (OSError, ValueError):
-        pass  # closed by close()
 
 
 def _child_env(project: str, extra: Mapping[str, str] | None) -> dict[str, str]:
@@ -401,8 +369,3 @@ class EngineHarness:
                 id=id_, urn=self.urn, properties=to_struct(props), old_inputs=to_struct(old_inputs or {})
             ),
         )
-
-
-def _empty() -> Any:
-    # google.protobuf ships no type information; load it untyped.
-    return importlib.import_module("google.protobuf.empty_pb2").Empty()
