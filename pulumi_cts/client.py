@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
 
@@ -24,7 +25,7 @@ from .errors import (
 from .scope import Scope
 from .settings import DEFAULT_ENDPOINT, Settings
 from .token_store import FileTokenStore
-from .tracker_schema import TRACKER_NAME, tracker_from_answer
+from .tracker_schema import TRACKER_NAME, tags_from_answer, tracker_from_answer
 from .transport import ErrorAnswer, RefreshableAuth, Transport, error_answer
 
 T = TypeVar("T")
@@ -32,6 +33,8 @@ T = TypeVar("T")
 _VERSIONED_SUFFIX = re.compile(r"/v(?:1\.0|2\.0|3)(?:/[^/]*)?/?$")
 
 EXISTS_CODES = frozenset({"CTS.0201", "CTS.0208"})
+# The one resource type of CTS's tag API: trackers, management and data alike, by their `id`.
+TAGGED_RESOURCE_TYPE = "cts-tracker"
 NOT_FOUND_CODES = frozenset({"CTS.0214"})
 
 _HINTS = {
@@ -205,6 +208,45 @@ class CtsClient:
         if answer.code is None:
             raise answer.error(hint="the CTS endpoint answered 404 without a CTS error code; check cts:endpoint")
         raise answer.error()
+
+    # -- tracker tags (v3, Huawei Cloud) ----------------------------------------------------------
+
+    def get_tags(self, tracker_id: str) -> dict[str, str]:
+        """`GET /v3/{project_id}/cts-tracker/{id}/tags`: the tracker's own tags, system tags left out."""
+        response = self._send(
+            "GET",
+            self._tags_path(tracker_id),
+            "Reading the tracker's tags",
+            "v3",
+            self._target(tracker_id),
+            idempotent=True,
+        )
+        try:
+            return tags_from_answer(response.json()) if response.content else {}
+        except ValueError:
+            return {}
+
+    def change_tags(self, tracker_id: str, remove: Mapping[str, str], add: Mapping[str, str]) -> None:
+        """`DELETE .../tags/delete` of `remove` (by key and value), then `POST .../tags/create` of `add`.
+
+        Both may be repeated: deleting a tag that is gone or setting one that is there changes nothing.
+        """
+        for method, suffix, tags, verb in (("DELETE", "delete", remove, "Removing"), ("POST", "create", add, "Adding")):
+            if not tags:
+                continue
+            self._send(
+                method,
+                f"{self._tags_path(tracker_id)}/{suffix}",
+                f"{verb} tracker tags",
+                "v3",
+                self._target(tracker_id),
+                idempotent=True,
+                json_body={"tags": [{"key": key, "value": value} for key, value in tags.items()]},
+            )
+
+    @staticmethod
+    def _tags_path(tracker_id: str) -> str:
+        return f"/{TAGGED_RESOURCE_TYPE}/{quote(tracker_id, safe='')}/tags"
 
     # -- key-event notifications (v3) -------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from .checks import (
     Failure,
     check_bucket,
     check_scope,
+    check_tags,
     check_trace_file_settings,
     is_placeholder,
     is_unknown,
@@ -21,6 +22,7 @@ from .checks import (
     shown,
 )
 from .fields import Field, FieldTable, changes_by, output_only, scope_fields, switch_status
+from .tracker_schema import comparable_kept
 
 RESERVED_NAMES = ("system", "system-trace")
 DATA_EVENTS = ("READ", "WRITE")
@@ -41,6 +43,8 @@ FIELDS = FieldTable(
     Field("log_file_validate", default={"is_support_validate": False}, nested="is_support_validate"),
     Field("status", default="enabled"),
     *scope_fields(),
+    # Through CTS's tag API; undeclared, the tracker keeps the tags it has (see `fields.Field.kept`).
+    Field("tags", kept=True),
     *output_only("tracker_id", "detail", "create_time", "domain_id", "obs_info"),
 )
 
@@ -87,6 +91,7 @@ def validate(news: Mapping[str, Any]) -> list[Failure]:
         and data_bucket.get("data_bucket_name") == news.get("bucket_name")
     ):
         failures.append(Failure("bucket_name", "the transfer bucket cannot be the tracked bucket (data_bucket)"))
+    check_tags("tags", news.get("tags"), failures)
     check_scope(news, failures)
     return failures
 
@@ -209,10 +214,10 @@ def _comparable(values: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(events, list) and not is_unknown(events):
         view["data_bucket.data_event"] = sorted(events)
     view["status"] = switch_status(view["status"])
-    return view
+    return {**view, **comparable_kept(view)}
 
 
-changed_fields = changes_by(_comparable)
+changed_fields = changes_by(_comparable, FIELDS)
 # The tracked bucket and the name are fixed once created: changing them means a new tracker.
 replaced_fields = FIELDS.replaced_fields
 
