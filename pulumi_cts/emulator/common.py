@@ -1,19 +1,28 @@
-"""What the emulator's handler groups share: JSON answers, reading JSON bodies and their typed fields, and the
-trace every successful call leaves.
+"""What the emulator's handler groups share: JSON answers, reading JSON bodies and their typed fields, the
+trace every successful call leaves, and reading a trace query (v3, and the v1.0/v2.0 form of it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import timedelta
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
 from pulumi_cts.emulator import exceptions
 from pulumi_cts.emulator.backend import Backend
-from pulumi_cts.emulator.models import Caller, Project
+from pulumi_cts.emulator.models import (
+    TRACE_RATINGS,
+    TRACKER_TYPES,
+    Caller,
+    Project,
+    TraceQuery,
+)
+from pulumi_cts.emulator.models import iso_timestamp as iso_timestamp  # re-exported for the handlers and the server
 
 JSON_MIMETYPE = "application/json"
 # Where the dispatcher leaves the id it answers in X-Request-Id, for the handlers' traces.
@@ -33,11 +42,6 @@ def error_response(error: exceptions.EmulatorError) -> Response:
 def empty_response(status: int = 200) -> Response:
     """A documented answer without a body (v1.0 and v3 PUT)."""
     return Response(b"", status=status, content_type=f"{JSON_MIMETYPE};charset=UTF-8")
-
-
-def iso_timestamp(moment: datetime) -> str:
-    """IAM's format: UTC with microseconds and a `Z`, e.g. 2026-11-26T10:00:00.000000Z."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # --- request bodies ---
@@ -114,21 +118,34 @@ def json_object(request: Request) -> Mapping[str, Any]:
 # --- traces ---
 
 
+@dataclasses.dataclass(frozen=True)
+class TracedResource:
+    """What a trace is about: resource type, id and name, and where it can be read (path and query)."""
+
+    type: str
+    id: str
+    name: str
+    url: str = ""
+
+
 def record_call(
     backend: Backend,
     request: Request,
     project: Project,
     caller: Caller,
-    *,
     trace_name: str,
-    resource_type: str,
-    resource_id: str,
-    resource_name: str,
+    resource: TracedResource,
     status: int,
     api_version: str,
+    *,
     service_type: str = "CTS",
+    answer: Any = None,
+    with_request_body: bool = True,
 ) -> None:
-    """Record a successful call as a trace of `project`, the way CTS audits its own and IAM's API (deletes warn)."""
+    """Record a successful call as a trace of `project`, the way CTS audits its own and IAM's API (deletes warn).
+
+    The trace keeps the request body as sent (never for IAM: it carries a password) and `answer` as the response.
+    """
     backend.record_trace(
         project,
         {
@@ -136,13 +153,94 @@ def record_call(
             "trace_rating": "warning" if trace_name.startswith("delete") else "normal",
             "trace_type": "ApiCall",
             "service_type": service_type,
-            "resource_type": resource_type,
-            "resource_id": resource_id,
-            "resource_name": resource_name,
+            "resource_type": resource.type,
+            "resource_id": resource.id,
+            "resource_name": resource.name,
+            "resource_url": resource.url,
             "user": caller.trace_user(),
             "source_ip": request.remote_addr or "127.0.0.1",
             "request_id": str(request.environ.get(REQUEST_ID_KEY, "")),
             "code": str(status),
             "api_version": api_version,
+            "request": request.get_data(cache=True, as_text=True) if with_request_body else "",
+            "response": json.dumps(answer) if answer is not None else "",
+            "endpoint": request.host_url.rstrip("/"),
+            "read_only": False,
+            "operation_id": trace_name[:1].upper() + trace_name[1:],
         },
     )
+
+
+# --- trace queries ---
+
+DEFAULT_TRACE_LIMIT = 10
+MAX_TRACE_LIMIT = 200
+DEFAULT_TRACE_WINDOW = timedelta(hours=1)
+# Query parameters that select traces by the top-level trace field of the same name.
+TRACE_FIELD_FILTERS = (
+    "service_type",
+    "resource_id",
+    "resource_name",
+    "resource_type",
+    "trace_name",
+    "trace_rating",
+    "enterprise_project_id",
+)
+_EPOCH_MS = re.compile(r"\d{13}")
+
+
+def _epoch_ms_param(args: Mapping[str, str], name: str) -> int | None:
+    value = args.get(name)
+    if value is None or value == "":
+        return None
+    if _EPOCH_MS.fullmatch(value) is None:
+        raise invalid_body(f"{name} must be a 13-digit UTC timestamp in milliseconds, not {value!r}.")
+    return int(value)
+
+
+def trace_query(args: Mapping[str, str], now_ms: int, path_tracker_name: str | None = None) -> TraceQuery:
+    """Read a trace query string (default window: the last hour).
+
+    v3 (`GET /v3/{project_id}/traces`) selects by `trace_type` (default system) and `tracker_name`; v1.0 and
+    v2.0 name the tracker in the path instead (`path_tracker_name`) and know no trace type.
+    """
+    raw_limit = args.get("limit") or str(DEFAULT_TRACE_LIMIT)
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_TRACE_LIMIT:
+        raise invalid_body(f"limit must be an integer from 1 to {MAX_TRACE_LIMIT}, not {raw_limit!r}.")
+    to_ms = _epoch_ms_param(args, "to")
+    from_ms = _epoch_ms_param(args, "from")
+    if to_ms is None:
+        to_ms = now_ms
+    if from_ms is None:
+        from_ms = to_ms - int(DEFAULT_TRACE_WINDOW.total_seconds() * 1000)
+    if from_ms > to_ms:
+        raise invalid_body(f"from ({from_ms}) must not be later than to ({to_ms}).")
+    rating = args.get("trace_rating")
+    if rating and rating not in TRACE_RATINGS:
+        raise invalid_body(f"trace_rating must be normal, warning or incident, not {rating!r}.")
+    if path_tracker_name is not None:
+        tracker_type = None
+        tracker_name: str | None = path_tracker_name
+    else:
+        # Documented default: management traces.
+        tracker_type = args.get("trace_type") or "system"
+        if tracker_type not in TRACKER_TYPES:
+            raise invalid_body(f"trace_type must be system or data, not {tracker_type!r}.")
+        tracker_name = args.get("tracker_name") or None
+    return TraceQuery(
+        from_ms=from_ms,
+        to_ms=to_ms,
+        limit=int(raw_limit),
+        marker=args.get("next") or None,
+        trace_id=args.get("trace_id") or None,
+        tracker_type=tracker_type,
+        tracker_name=tracker_name,
+        user=args.get("user") or None,
+        access_key_id=args.get("access_key_id") or None,
+        fields=tuple((key, str(args[key])) for key in TRACE_FIELD_FILTERS if args.get(key)),
+    )
+
+
+def traces_page(traces: list[dict[str, Any]], marker: str | None) -> dict[str, Any]:
+    """The answer of every trace query: one page and the marker of the next one (None at the end)."""
+    return {"traces": traces, "meta_data": {"count": len(traces), "marker": marker}}

@@ -1,4 +1,5 @@
-"""HTTP handlers of the emulated CTS v3 API: trackers (management and data), key-event notifications, traces, quotas.
+"""HTTP handlers of the emulated CTS v3 API: trackers (management and data) and their tags, key-event
+notifications, traces and what is queried from them, quotas, and the transfer-bucket check.
 
 The management tracker is the same stored object the v1.0 handlers serve, shown in the v3 shape. Bodies are read
 here into `models` values (JSON types and enumerations checked); names, existence and relations are the backend's.
@@ -8,47 +9,57 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
 from pulumi_cts.emulator import exceptions
 from pulumi_cts.emulator.common import (
+    TracedResource,
     body_field,
     body_object,
     empty_response,
     invalid_body,
     json_object,
     json_response,
+    trace_query,
+    traces_page,
 )
 from pulumi_cts.emulator.cts_v1_responses import tracker_resource, tracker_status
 from pulumi_cts.emulator.gateway import CtsHandlers
 from pulumi_cts.emulator.models import (
     COMPRESS_TYPES,
-    TRACE_RATINGS,
+    EXCLUDABLE_SERVICES,
+    NOTIFICATION_TYPES,
     TRACKER_STATUSES,
     TRACKER_TYPES,
     DataBucket,
     Notification,
     NotificationSpec,
-    TraceQuery,
     Tracker,
     TrackerRequest,
     TrackerSettings,
     epoch_ms,
 )
 
-NOTIFICATION_TYPES = ("smn",)
 OPERATION_TYPES = ("complete", "customized")
 FILTER_CONDITIONS = ("AND", "OR")
-DEFAULT_TRACE_LIMIT = 10
-MAX_TRACE_LIMIT = 200
-DEFAULT_TRACE_WINDOW = timedelta(hours=1)
-# Query parameters that select traces by the trace field of the same name.
-TRACE_FIELD_FILTERS = ("service_type", "resource_id", "resource_name", "resource_type", "trace_name", "trace_rating")
-
-_EPOCH_MS = re.compile(r"\d{13}")
+MAX_AGENCY_NAME = 64
+TAGGED_RESOURCE_TYPE = "cts-tracker"
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 255
+# Letters and digits of any script, spaces and _ . : / = + - @ (the tag management service's rule).
+_TAG_TEXT = re.compile(r"[\w .:/=+\-@]*")
+# The operations this emulator traces, by service and resource type, for key-event notifications to pick from.
+TRACED_OPERATIONS = (
+    (
+        "CTS",
+        "tracker",
+        ("createTracker", "updateTracker", "deleteTracker", "batchCreateResourceTags", "batchDeleteResourceTags"),
+    ),
+    ("CTS", "notification", ("createNotification", "updateNotification", "deleteNotification")),
+    ("IAM", "user", ("login",)),
+)
 _FILTER_RULE = re.compile(r"(api_version|code|trace_rating|trace_type|resource_id|resource_name)\s*(!=|=)\s*\S.*")
 
 
@@ -82,8 +93,39 @@ def v3_tracker_request(body: Mapping[str, Any], with_status: bool) -> TrackerReq
         kms_id=body_field(body, "kms_id", str, ""),
         # A create has no status: a new tracker is always enabled.
         status=tracker_status(body) if with_status else "enabled",
+        agency_name=agency_name(body),
+        is_organization_tracker=body_field(body, "is_organization_tracker", bool, False),
+        exclude_service=_excluded_services(body),
     )
     return TrackerRequest(tracker_type, tracker_name, settings, _data_bucket(body))
+
+
+def agency_name(body: Mapping[str, Any]) -> str:
+    """The cloud-service agency CTS acts through (`cts_admin_trust` makes CTS create it); empty if none."""
+    name = body_field(body, "agency_name", str, "")
+    if len(name) > MAX_AGENCY_NAME:
+        raise invalid_body(f"agency_name has at most {MAX_AGENCY_NAME} characters, got {len(name)}.")
+    return str(name)
+
+
+def _excluded_services(body: Mapping[str, Any]) -> tuple[str, ...]:
+    selector = body_object(body, "management_event_selector")
+    if selector is None:
+        return ()
+    unknown = sorted(set(selector) - {"exclude_service"})
+    if unknown:
+        raise invalid_body(f"management_event_selector has unknown fields {unknown}.")
+    services = selector.get("exclude_service") or []
+    if (
+        not isinstance(services, list)
+        or not set(services) <= set(EXCLUDABLE_SERVICES)
+        or len(set(services)) != len(services)
+    ):
+        raise invalid_body(
+            f"management_event_selector.exclude_service can only list {', '.join(EXCLUDABLE_SERVICES)} "
+            f"(once), got {services!r}."
+        )
+    return tuple(services)
 
 
 def _data_bucket(body: Mapping[str, Any]) -> DataBucket | None:
@@ -132,6 +174,7 @@ def notification_spec(body: Mapping[str, Any], with_status: bool) -> Notificatio
         topic_id=body_field(body, "topic_id", str, ""),
         filter=_filter(body.get("filter")),
         status=status,
+        agency_name=agency_name(body),
     )
 
 
@@ -197,63 +240,57 @@ def _filter(value: Any) -> dict[str, Any] | None:
     return {key: value[key] for key in ("condition", "is_support_filter", "rule") if key in value}
 
 
-def notification_resource(notification: Notification) -> tuple[str, str, str]:
-    return "notification", notification.id, notification.spec.name
+def notification_resource(notification: Notification) -> TracedResource:
+    spec = notification.spec
+    url = f"/v3/{notification.project_id}/notifications/{spec.notification_type}?notification_name={spec.name}"
+    return TracedResource("notification", notification.id, spec.name, url)
 
 
-# --- traces ---
+# --- tags ---
 
 
-def _epoch_ms_param(request: Request, name: str) -> int | None:
-    value = request.args.get(name)
-    if value is None or value == "":
-        return None
-    if _EPOCH_MS.fullmatch(value) is None:
-        raise invalid_body(f"{name} must be a 13-digit UTC timestamp in milliseconds, not {value!r}.")
-    return int(value)
+def _tag_text(value: Any, where: str, limit: int, *, may_be_empty: bool) -> str:
+    if not isinstance(value, str):
+        raise invalid_body(f"{where} must be a string.")
+    if not value and not may_be_empty:
+        raise invalid_body(f"{where} cannot be empty.")
+    if len(value) > limit or _TAG_TEXT.fullmatch(value) is None or value != value.strip(" "):
+        raise invalid_body(
+            f"{where} has at most {limit} letters, digits, spaces and _ . : / = + - @, and no space at either end; "
+            f"got {value!r}."
+        )
+    return value
 
 
-def trace_query(request: Request, now_ms: int) -> TraceQuery:
-    """Read the query string of `GET /v3/{project_id}/traces` (default window: the last hour)."""
-    args = request.args
-    raw_limit = args.get("limit") or str(DEFAULT_TRACE_LIMIT)
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_TRACE_LIMIT:
-        raise invalid_body(f"limit must be an integer from 1 to {MAX_TRACE_LIMIT}, not {raw_limit!r}.")
-    to_ms = _epoch_ms_param(request, "to")
-    from_ms = _epoch_ms_param(request, "from")
-    if to_ms is None:
-        to_ms = now_ms
-    if from_ms is None:
-        from_ms = to_ms - int(DEFAULT_TRACE_WINDOW.total_seconds() * 1000)
-    if from_ms > to_ms:
-        raise invalid_body(f"from ({from_ms}) must not be later than to ({to_ms}).")
-    tracker_type = args.get("trace_type") or None
-    if tracker_type is not None and tracker_type not in TRACKER_TYPES:
-        raise invalid_body(f"trace_type must be system or data, not {tracker_type!r}.")
-    rating = args.get("trace_rating")
-    if rating and rating not in TRACE_RATINGS:
-        raise invalid_body(f"trace_rating must be normal, warning or incident, not {rating!r}.")
-    return TraceQuery(
-        from_ms=from_ms,
-        to_ms=to_ms,
-        limit=int(raw_limit),
-        marker=args.get("next") or None,
-        trace_id=args.get("trace_id") or None,
-        tracker_type=tracker_type,
-        tracker_name=args.get("tracker_name") or None,
-        user=args.get("user") or None,
-        fields=tuple((key, str(args[key])) for key in TRACE_FIELD_FILTERS if args.get(key)),
-    )
+def tags_of_body(body: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    """The (key, value) pairs of a batch body; value None where the tag names only a key."""
+    tags = body.get("tags")
+    if tags is None:
+        return []
+    if not isinstance(tags, list):
+        raise invalid_body("tags must be a list of {key, value} objects.")
+    found: list[tuple[str, str | None]] = []
+    for index, tag in enumerate(tags):
+        where = f"tags[{index}]"
+        if not isinstance(tag, dict):
+            raise invalid_body(f"{where} must be an object with key and value.")
+        key = _tag_text(tag.get("key"), f"{where}.key", MAX_TAG_KEY, may_be_empty=False)
+        if key.startswith("_sys_"):
+            raise invalid_body(f"{where}.key cannot start with _sys_ (reserved for the system).")
+        value = tag.get("value")
+        found.append(
+            (key, None if value is None else _tag_text(value, f"{where}.value", MAX_TAG_VALUE, may_be_empty=True))
+        )
+    return found
+
+
+def _tagged_resource_type(resource_type: str) -> None:
+    if resource_type != TAGGED_RESOURCE_TYPE:
+        raise invalid_body(f"resource_type can only be {TAGGED_RESOURCE_TYPE}, not {resource_type!r}.")
 
 
 class CtsV3Response(CtsHandlers):
     """Handles the CTS v3 calls."""
-
-    def _put_answer(self, description: dict[str, Any]) -> Response:
-        if self.backend.config.put_body:
-            return json_response(description)
-        # The documented answer is 200 without a body.
-        return empty_response()
 
     # --- trackers ---
 
@@ -261,15 +298,18 @@ class CtsV3Response(CtsHandlers):
         project, caller = self._access(request, project_id)
         tracker_request = v3_tracker_request(json_object(request), with_status=False)
         tracker = self.backend.create_v3_tracker(project, tracker_request)
-        self._record(request, project, caller, "createTracker", tracker_resource(tracker), 201, "v3")
-        return json_response(tracker.v3_description(), 201)
+        answer = tracker.v3_description()
+        self._record(request, project, caller, "createTracker", tracker_resource(tracker, "v3"), 201, "v3", answer)
+        return json_response(answer, 201)
 
     def update_tracker(self, request: Request, project_id: str) -> Response:
         project, caller = self._access(request, project_id)
         tracker_request = v3_tracker_request(json_object(request), with_status=True)
         tracker = self.backend.update_v3_tracker(project, tracker_request)
-        self._record(request, project, caller, "updateTracker", tracker_resource(tracker), 200, "v3")
-        return self._put_answer(tracker.v3_description())
+        answer = tracker.v3_description() if self.backend.config.put_body else None
+        self._record(request, project, caller, "updateTracker", tracker_resource(tracker, "v3"), 200, "v3", answer)
+        # The documented answer is 200 without a body (see EmulatorConfig.put_body).
+        return empty_response() if answer is None else json_response(answer)
 
     def list_trackers(self, request: Request, project_id: str) -> Response:
         project = self._project(request, project_id)
@@ -284,8 +324,31 @@ class CtsV3Response(CtsHandlers):
             project.id, request.args.get("tracker_name") or None, _tracker_type_filter(request)
         )
         for tracker in deleted:
-            self._record(request, project, caller, "deleteTracker", tracker_resource(tracker), 204, "v3")
+            self._record(request, project, caller, "deleteTracker", tracker_resource(tracker, "v3"), 204, "v3")
         return Response(status=204)
+
+    # --- tracker tags ---
+
+    def create_tags(self, request: Request, project_id: str, resource_type: str, resource_id: str) -> Response:
+        project, caller = self._access(request, project_id)
+        _tagged_resource_type(resource_type)
+        tags = [(key, value or "") for key, value in tags_of_body(json_object(request))]
+        tracker = self.backend.add_tracker_tags(project.id, resource_id, tags)
+        self._record(request, project, caller, "batchCreateResourceTags", tracker_resource(tracker, "v3"), 204, "v3")
+        return Response(status=204)
+
+    def delete_tags(self, request: Request, project_id: str, resource_type: str, resource_id: str) -> Response:
+        project, caller = self._access(request, project_id)
+        _tagged_resource_type(resource_type)
+        tracker = self.backend.remove_tracker_tags(project.id, resource_id, tags_of_body(json_object(request)))
+        self._record(request, project, caller, "batchDeleteResourceTags", tracker_resource(tracker, "v3"), 204, "v3")
+        return Response(status=204)
+
+    def list_tags(self, request: Request, project_id: str, resource_type: str, resource_id: str) -> Response:
+        project = self._project(request, project_id)
+        _tagged_resource_type(resource_type)
+        tags = self.backend.tracker_tags(project.id, resource_id)
+        return json_response({"tags": [{"key": key, "value": value} for key, value in tags]})
 
     # --- key-event notifications ---
 
@@ -293,8 +356,11 @@ class CtsV3Response(CtsHandlers):
         project, caller = self._access(request, project_id)
         spec = notification_spec(json_object(request), with_status=False)
         notification = self.backend.create_notification(project, spec)
-        self._record(request, project, caller, "createNotification", notification_resource(notification), 201, "v3")
-        return json_response(notification.description(), 201)
+        answer = notification.description()
+        self._record(
+            request, project, caller, "createNotification", notification_resource(notification), 201, "v3", answer
+        )
+        return json_response(answer, 201)
 
     def update_notification(self, request: Request, project_id: str) -> Response:
         project, caller = self._access(request, project_id)
@@ -304,16 +370,21 @@ class CtsV3Response(CtsHandlers):
             raise invalid_body("notification_id is required.")
         spec = notification_spec(body, with_status=True)
         notification = self.backend.update_notification(project, notification_id, spec)
-        self._record(request, project, caller, "updateNotification", notification_resource(notification), 200, "v3")
-        return json_response(notification.description())
+        answer = notification.description()
+        self._record(
+            request, project, caller, "updateNotification", notification_resource(notification), 200, "v3", answer
+        )
+        return json_response(answer)
 
     def list_notifications(self, request: Request, project_id: str, notification_type: str) -> Response:
         project = self._project(request, project_id)
         if notification_type not in NOTIFICATION_TYPES:
             raise exceptions.InvalidNotificationType(
-                f"The notification_type can only be smn, not {notification_type!r}."
+                f"The notification_type can only be smn or fun, not {notification_type!r}."
             )
-        found = self.backend.list_notifications(project.id, request.args.get("notification_name") or None)
+        found = self.backend.list_notifications(
+            project.id, request.args.get("notification_name") or None, notification_type
+        )
         return json_response({"notifications": [n.description() for n in found]})
 
     def delete_notifications(self, request: Request, project_id: str) -> Response:
@@ -325,13 +396,68 @@ class CtsV3Response(CtsHandlers):
             self._record(request, project, caller, "deleteNotification", notification_resource(notification), 204, "v3")
         return Response(status=204)
 
-    # --- traces and quotas ---
+    # --- traces and what is queried from them ---
 
     def list_traces(self, request: Request, project_id: str) -> Response:
         project = self._project(request, project_id)
-        query = trace_query(request, epoch_ms(self.backend.clock()))
-        traces, marker = self.backend.query_traces(project.id, query)
-        return json_response({"traces": traces, "meta_data": {"count": len(traces), "marker": marker}})
+        query = trace_query(request.args, epoch_ms(self.backend.clock()))
+        return json_response(traces_page(*self.backend.query_traces(project.id, query)))
+
+    def list_operations(self, request: Request, project_id: str) -> Response:
+        self._project(request, project_id)
+        service_type = request.args.get("service_type") or None
+        resource_type = request.args.get("resource_type") or None
+        return json_response(
+            {
+                "operations": [
+                    {"service_type": service, "resource_type": resource, "operation_list": list(names)}
+                    for service, resource, names in TRACED_OPERATIONS
+                    if service_type in (None, service) and resource_type in (None, resource)
+                ]
+            }
+        )
+
+    def list_user_resources(self, request: Request, project_id: str) -> Response:
+        project = self._project(request, project_id)
+        return json_response({"users": [{"name": name} for name in self.backend.trace_users(project.id)]})
+
+    def list_trace_resources(self, request: Request, domain_id: str) -> Response:
+        types = self.backend.trace_resource_types(self._account_access(request, domain_id))
+        return json_response(
+            {"resources": [{"service_type": service, "resource": resources} for service, resources in types.items()]}
+        )
+
+    def check_buckets(self, request: Request, domain_id: str) -> Response:
+        self._account_access(request, domain_id)
+        buckets = json_object(request).get("buckets")
+        if not isinstance(buckets, list):
+            raise invalid_body("buckets must be a list of {bucket_name, bucket_location, kms_id, ...} objects.")
+        return json_response({"buckets": [self._check_bucket(index, item) for index, item in enumerate(buckets)]})
+
+    def _check_bucket(self, index: int, item: Any) -> dict[str, Any]:
+        if not isinstance(item, dict):
+            raise invalid_body(f"buckets[{index}] must be an object.")
+        name = body_field(item, "bucket_name", str, "")
+        if not name:
+            raise invalid_body(f"buckets[{index}].bucket_name is required.")
+        location = body_field(item, "bucket_location", str, "")
+        kms_id = body_field(item, "kms_id", str, "")
+        encrypted = body_field(item, "is_support_trace_files_encryption", bool, False)
+        problem = self.backend.check_transfer_bucket(name, location, kms_id, encrypted)
+        return {
+            "bucket_name": name,
+            "bucket_location": location or self.backend.bucket_location(name) or "",
+            "kms_id": kms_id,
+            "is_support_trace_files_encryption": encrypted,
+            "check_bucket_response": {
+                "success": problem is None,
+                "response_code": 200 if problem is None else problem.status,
+                "error_code": "" if problem is None else problem.error_code,
+                "error_message": "" if problem is None else problem.error_msg,
+            },
+        }
+
+    # --- quotas ---
 
     def get_quotas(self, request: Request, project_id: str) -> Response:
         project = self._project(request, project_id)

@@ -1,18 +1,19 @@
-"""The API gateway in front of CTS: who the caller is (`X-Auth-Token` or an AK/SK signature) and which project a
-call may touch. `CtsHandlers` is the base of the CTS v1.0 and v3 handler groups.
+"""The API gateway in front of CTS: who the caller is (`X-Auth-Token` or an AK/SK signature) and which project or
+account a call may touch. `CtsHandlers` is the base of the CTS v1.0 and v3 handler groups.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from werkzeug.wrappers import Request
 
 from pulumi_cts.emulator import exceptions
 from pulumi_cts.emulator.backend import Backend
-from pulumi_cts.emulator.common import iso_timestamp, record_call
-from pulumi_cts.emulator.models import Caller, Project, Token, stable_id
+from pulumi_cts.emulator.common import TracedResource, iso_timestamp, record_call
+from pulumi_cts.emulator.models import Caller, Project, Token, is_project_id
 
 SDK_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 MAX_CLOCK_SKEW = timedelta(minutes=15)
@@ -30,6 +31,16 @@ class Authenticator:
     @staticmethod
     def uses_aksk(request: Request) -> bool:
         return request.headers.get("Authorization", "").startswith(_AKSK_PREFIX)
+
+    @staticmethod
+    def signed_at(request: Request) -> datetime | None:
+        """When a signed request says it was signed (None if its X-Sdk-Date is missing or malformed)."""
+        try:
+            return datetime.strptime(request.headers.get("X-Sdk-Date", ""), SDK_DATE_FORMAT).replace(
+                tzinfo=timezone.utc
+            )
+        except ValueError:
+            return None
 
     def token(self, request: Request) -> Token:
         value = request.headers.get("X-Auth-Token")
@@ -55,13 +66,12 @@ class Authenticator:
         if not self.access_keys:
             return access_key
         now = self.backend.clock()
-        try:
-            signed_at = datetime.strptime(request.headers.get("X-Sdk-Date", ""), SDK_DATE_FORMAT)
-        except ValueError as e:
+        signed_at = self.signed_at(request)
+        if signed_at is None:
             raise exceptions.IncorrectAuthentication(
                 f"{_FAILED_AUTH}: verify aksk signature fail, missing or malformed X-Sdk-Date"
-            ) from e
-        if abs(now - signed_at.replace(tzinfo=timezone.utc)) > MAX_CLOCK_SKEW:
+            )
+        if abs(now - signed_at) > MAX_CLOCK_SKEW:
             raise exceptions.SignatureExpired()
         # Imported here so the emulator also runs where only token auth is used.
         from pulumi_cts.signing import SignatureError, verify_signature
@@ -99,12 +109,26 @@ class CtsHandlers:
                 project = self.backend.project_by_id(project_id)
             except exceptions.ProjectNotFound as e:
                 raise exceptions.NoPermission(f"Invalid project id {project_id!r}.") from e
-            # A signature names only its access key: the trace shows that key as the user.
-            return project, Caller(stable_id("access_key", access_key), access_key, project.domain_id, "")
+            return project, Caller.key_owner(access_key, project, self.auth.signed_at(request))
         token = self.auth.token(request)
         if token.project is None or token.project.id != project_id:
             raise exceptions.NoPermission("The token is not scoped to the project in the path.")
         return token.project, token.caller
+
+    def _account_access(self, request: Request, domain_id: str) -> str:
+        """The path's account (domain) id once the caller has proven it is theirs."""
+        if not is_project_id(domain_id):
+            raise exceptions.NoPermission(f"Invalid account id {domain_id!r}.")
+        if self.auth.uses_aksk(request):
+            self.auth.signature(request)
+            header_project = request.headers.get("X-Project-Id")
+            project = self.backend.get_project(header_project) if header_project else None
+            if project is not None and project.domain_id != domain_id:
+                raise exceptions.NoPermission("The account in the path is not the account of the X-Project-Id project.")
+            return domain_id
+        if self.auth.token(request).domain_id != domain_id:
+            raise exceptions.NoPermission("The token does not belong to the account in the path.")
+        return domain_id
 
     def _project(self, request: Request, project_id: str) -> Project:
         return self._access(request, project_id)[0]
@@ -115,21 +139,10 @@ class CtsHandlers:
         project: Project,
         caller: Caller,
         trace_name: str,
-        resource: tuple[str, str, str],
+        resource: TracedResource,
         status: int,
         api_version: str,
+        answer: Any = None,
     ) -> None:
-        """Record a successful call on `resource` = (resource_type, resource_id, resource_name)."""
-        resource_type, resource_id, resource_name = resource
-        record_call(
-            self.backend,
-            request,
-            project,
-            caller,
-            trace_name=trace_name,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            resource_name=resource_name,
-            status=status,
-            api_version=api_version,
-        )
+        """Record a successful call on `resource`; `answer` is what the call answered, if it had a body."""
+        record_call(self.backend, request, project, caller, trace_name, resource, status, api_version, answer=answer)

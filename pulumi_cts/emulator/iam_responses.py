@@ -1,4 +1,5 @@
-"""HTTP handlers of the emulated IAM API: password tokens (with their service catalog) and the project list.
+"""HTTP handlers of the emulated IAM API: the version document, password tokens (with their service catalog) and
+the project list.
 
 Handler names match the `iam.*` endpoints in `urls.py`; errors are raised as `exceptions.IamError` subclasses.
 A token scoped to a project leaves a `login` trace there.
@@ -13,9 +14,15 @@ from werkzeug.wrappers import Request, Response
 
 from pulumi_cts.emulator import exceptions
 from pulumi_cts.emulator.backend import Backend
-from pulumi_cts.emulator.common import iso_timestamp, json_response, parse_json_body, record_call
+from pulumi_cts.emulator.common import TracedResource, iso_timestamp, json_response, parse_json_body, record_call
 from pulumi_cts.emulator.gateway import Authenticator
 from pulumi_cts.emulator.models import Project, stable_id
+
+# What the identity version document says, as OTC's IAM answers it.
+IDENTITY_VERSION = "v3.6"
+IDENTITY_VERSION_UPDATED = "2016-04-04T00:00:00Z"
+# Catalog type (and name) of each CTS API version, and the version in its URLs.
+CTS_VERSIONS = (("cts", "v1.0"), ("ctsv2", "v2.0"), ("ctsv3", "v3"))
 
 
 class IamResponse:
@@ -59,25 +66,25 @@ class IamResponse:
         domain_id = stable_id("domain", domain_name)
         project: Project | None = None
         if "project" in scope:
-            project = self._scoped_project(scope["project"], domain_id)
+            project = self._scoped_project(scope["project"], domain_id, domain_name)
         elif not isinstance(scope.get("domain"), dict):
             raise exceptions.MalformedRequest("Request parameter error: auth.scope needs project or domain.")
 
         token = self.backend.issue_token(user_name, domain_name, project, self.token_ttl)
         if project is not None:
             # IAM traces land in the project the token is scoped to; a domain token has none to land in.
+            user = TracedResource("user", token.user_id, token.user_name)
             record_call(
                 self.backend,
                 request,
                 project,
                 token.caller,
-                trace_name="login",
-                resource_type="user",
-                resource_id=token.user_id,
-                resource_name=token.user_name,
-                status=201,
-                api_version="v3",
+                "login",
+                user,
+                201,
+                "v3",
                 service_type="IAM",
+                with_request_body=False,
             )
         data: dict[str, Any] = {
             "methods": list(token.methods),
@@ -103,13 +110,13 @@ class IamResponse:
             data["catalog"] = self._catalog(request.host_url.rstrip("/"), project)
         return json_response({"token": data}, 201, {"X-Subject-Token": token.value})
 
-    def _scoped_project(self, scope: Any, domain_id: str) -> Project:
+    def _scoped_project(self, scope: Any, domain_id: str, domain_name: str) -> Project:
         if not isinstance(scope, dict):
             raise exceptions.MalformedRequest("Request parameter error: auth.scope.project must be an object.")
         if isinstance(scope.get("id"), str):
-            return self.backend.project_by_id(scope["id"], domain_id)
+            return self.backend.project_by_id(scope["id"], domain_id, domain_name)
         if isinstance(scope.get("name"), str) and scope["name"]:
-            return self.backend.project_by_name(scope["name"], domain_id)
+            return self.backend.project_by_name(scope["name"], domain_id, domain_name)
         raise exceptions.MalformedRequest("Request parameter error: auth.scope.project needs a name or an id.")
 
     @staticmethod
@@ -133,12 +140,28 @@ class IamResponse:
 
         catalog = [entry("identity", "iam", f"{base_url}/v3")]
         if project is not None:
-            catalog.insert(0, entry("cts", "cts", f"{base_url}/v1.0/{project.id}"))
-            catalog.insert(1, entry("ctsv3", "ctsv3", f"{base_url}/v3/{project.id}"))
+            # One entry per CTS API version, as OTC's catalog has them (otcextensions looks each one up).
+            cts = [(name, f"{base_url}/{version}/{project.id}") for name, version in CTS_VERSIONS]
+            catalog[:0] = [entry(name, name, url) for name, url in cts]
         return catalog
+
+    def version(self, request: Request) -> Response:
+        """The identity v3 version document (keystoneauth asks it before logging in)."""
+        return json_response(
+            {
+                "version": {
+                    "id": IDENTITY_VERSION,
+                    "status": "stable",
+                    "updated": IDENTITY_VERSION_UPDATED,
+                    "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}],
+                    "links": [{"rel": "self", "href": f"{request.host_url.rstrip('/')}/v3/"}],
+                }
+            }
+        )
 
     def list_projects(self, request: Request) -> Response:
         domain_id: str | None = None
+        domain_name: str | None = None
         if self.auth.uses_aksk(request):
             self.auth.signature(request)
         else:
@@ -150,10 +173,12 @@ class IamResponse:
                 raise exceptions.InvalidToken()
             if not token.is_valid(self.backend.clock()):
                 raise exceptions.TokenExpired()
-            domain_id = token.domain_id
+            domain_id, domain_name = token.domain_id, token.domain_name
         name = request.args.get("name")
         # Project names are region ids, so any asked-for name exists (with its stable id).
-        projects = [self.backend.project_by_name(name, domain_id)] if name else self.backend.list_projects()
+        projects = (
+            [self.backend.project_by_name(name, domain_id, domain_name)] if name else self.backend.list_projects()
+        )
         return json_response(
             {
                 "projects": [

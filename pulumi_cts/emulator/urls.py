@@ -1,7 +1,7 @@
 """Route table of the emulator: each path and method maps to a handler named `<group>.<method>`.
 
-Groups: `iam`, `cts` (v1.0) and `ctsv3` are the emulated APIs; `control` is the emulator's own API under
-`/_emulator/`. Both CTS groups are the service `cts` (for faults and the request log).
+Groups: `iam`, `cts` (v1.0 trackers, v1.0 and v2.0 trace queries) and `ctsv3` are the emulated APIs; `control`
+is the emulator's own API under `/_emulator/`. Both CTS groups are the service `cts` (for faults and the request log).
 """
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ CONTROL_PREFIX = "/_emulator/"
 
 url_paths: list[tuple[str, str, str]] = [
     # (path, method, endpoint)
+    ("/v3", "GET", "iam.version"),
     ("/v3/auth/tokens", "POST", "iam.create_token"),
     ("/v3/projects", "GET", "iam.list_projects"),
     ("/v1.0/<project_id>/tracker", "POST", "cts.create_tracker"),
     ("/v1.0/<project_id>/tracker", "GET", "cts.get_tracker"),
     ("/v1.0/<project_id>/tracker", "DELETE", "cts.delete_tracker"),
     ("/v1.0/<project_id>/tracker/<tracker_name>", "PUT", "cts.update_tracker"),
+    ("/v1.0/<project_id>/<tracker_name>/trace", "GET", "cts.list_traces"),
+    ("/v2.0/<project_id>/<tracker_name>/trace", "GET", "cts.list_traces_v2"),
     ("/v3/<project_id>/tracker", "POST", "ctsv3.create_tracker"),
     ("/v3/<project_id>/tracker", "PUT", "ctsv3.update_tracker"),
     ("/v3/<project_id>/trackers", "GET", "ctsv3.list_trackers"),
@@ -28,6 +31,14 @@ url_paths: list[tuple[str, str, str]] = [
     ("/v3/<project_id>/notifications/<notification_type>", "GET", "ctsv3.list_notifications"),
     ("/v3/<project_id>/traces", "GET", "ctsv3.list_traces"),
     ("/v3/<project_id>/quotas", "GET", "ctsv3.get_quotas"),
+    ("/v3/<project_id>/operations", "GET", "ctsv3.list_operations"),
+    ("/v3/<project_id>/user-resources", "GET", "ctsv3.list_user_resources"),
+    ("/v3/<project_id>/<resource_type>/<resource_id>/tags", "GET", "ctsv3.list_tags"),
+    ("/v3/<project_id>/<resource_type>/<resource_id>/tags/create", "POST", "ctsv3.create_tags"),
+    ("/v3/<project_id>/<resource_type>/<resource_id>/tags/delete", "DELETE", "ctsv3.delete_tags"),
+    # Account-level calls: the path names the account (domain) id.
+    ("/v3/<domain_id>/resources", "GET", "ctsv3.list_trace_resources"),
+    ("/v3/<domain_id>/checkbucket", "POST", "ctsv3.check_buckets"),
     ("/_emulator/reset", "POST", "control.reset"),
     ("/_emulator/faults", "GET", "control.list_faults"),
     ("/_emulator/faults", "POST", "control.add_fault"),
@@ -65,6 +76,6 @@ def service_of(path: str, endpoint: str | None = None) -> str:
         return _SERVICE_OF_GROUP.get(group, group)
     if path.startswith(CONTROL_PREFIX):
         return "control"
-    if path.startswith(("/v3/auth", "/v3/projects")):
+    if path == "/v3" or path.startswith(("/v3/auth", "/v3/projects")):
         return "iam"
     return "cts"

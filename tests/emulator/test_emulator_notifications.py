@@ -48,6 +48,7 @@ def test_create_answers_the_notification(api: Api) -> None:
         "status": "enabled",
         "project_id": login.project_id,
         "domain_id": login.body["token"]["user"]["domain"]["id"],
+        "agency_name": "",
     }
 
 

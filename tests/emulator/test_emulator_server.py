@@ -168,5 +168,35 @@ def test_state_file_of_schema_version_1_is_upgraded(tmp_path: Path) -> None:
         assert api.v3_tracker(login)["obs_info"]["compress_type"] == "gzip"
         api.close()
     with sqlite3.connect(state) as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+    db.close()
+
+
+def test_state_file_of_schema_version_2_is_upgraded(tmp_path: Path) -> None:
+    """Version 2 kept no account name with a project: the column is added, and the projects it knew keep working."""
+    state = str(tmp_path / "state.sqlite")
+    with Emulator(state_path=state, buckets=[BUCKET]) as first:
+        api = Api(first.base_url)
+        api.create(api.login(), {"bucket_name": BUCKET})
+        api.close()
+    with sqlite3.connect(state) as db:
+        db.executescript(
+            """
+            CREATE TABLE old_projects (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, domain_id TEXT NOT NULL);
+            INSERT INTO old_projects SELECT id, name, domain_id FROM projects;
+            DROP TABLE projects;
+            ALTER TABLE old_projects RENAME TO projects;
+            UPDATE meta SET value = '2' WHERE key = 'schema_version';
+            """
+        )
+    db.close()
+
+    with Emulator(state_path=state) as second:
+        api = Api(second.base_url)
+        login = api.login()
+        assert api.get(login).json()["bucket_name"] == BUCKET
+        assert [(p["name"], p["domain_name"]) for p in second.control.state()["projects"]] == [("eu-de", "")]
+        api.close()
+    with sqlite3.connect(state) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
     db.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -80,6 +81,24 @@ def test_a_tracker_trace_in_detail(api: Api) -> None:
     moment, recorded = trace.pop("time"), trace.pop("record_time")
     assert before <= moment <= after and recorded == moment
     user = login.body["token"]["user"]
+    assert json.loads(trace.pop("request")) == SYSTEM_BODY
+    assert json.loads(trace.pop("response")) == response.json()
+    assert trace.pop("user") == {
+        "id": user["id"],
+        "name": "alice",
+        "user_name": "alice",
+        "domain": {"id": user["domain"]["id"], "name": DOMAIN},
+        "account_id": user["domain"]["id"],
+        "access_key_id": "",
+        "principal_urn": f"iam::{user['domain']['id']}:user:alice",
+        "principal_id": user["id"],
+        "principal_is_root_user": "false",
+        "type": "User",
+        "invoked_by": [],
+        "session_context": {
+            "attributes": {"created_at": login.body["token"]["issued_at"], "mfa_authenticated": "false"}
+        },
+    }
     assert trace == {
         "trace_name": "createTracker",
         "trace_rating": "normal",
@@ -88,11 +107,18 @@ def test_a_tracker_trace_in_detail(api: Api) -> None:
         "resource_type": "tracker",
         "resource_id": response.json()["id"],
         "resource_name": "system",
-        "user": {"id": user["id"], "name": "alice", "domain": {"id": user["domain"]["id"], "name": DOMAIN}},
         "source_ip": "127.0.0.1",
         "request_id": response.headers["X-Request-Id"],
         "code": "201",
         "api_version": "v3",
+        "message": "",
+        "location_info": "",
+        "endpoint": api.base_url,
+        "resource_url": f"/v3/{login.project_id}/trackers?tracker_name=system",
+        "enterprise_project_id": "0",
+        "resource_account_id": "",
+        "read_only": False,
+        "operation_id": "CreateTracker",
     }
 
 
@@ -130,7 +156,9 @@ def test_a_signed_call_names_its_access_key(api: Api) -> None:
     assert response.status_code == 201, response.text
 
     (trace,) = _page(api, login, trace_name="createTracker")[0]
-    assert trace["user"]["name"] == "AKEXAMPLE" and trace["user"]["domain"]["id"] == response.json()["domain_id"]
+    user = trace["user"]
+    assert user["access_key_id"] == "AKEXAMPLE" and user["name"] != "AKEXAMPLE"
+    assert user["domain"]["id"] == response.json()["domain_id"]
 
 
 def test_traces_are_per_project(api: Api) -> None:
@@ -235,14 +263,17 @@ def varied(api: Api, emulator: Emulator) -> Login:
 @pytest.mark.parametrize(
     ("params", "names"),
     [
-        ({"service_type": "OBS"}, ["GetObject", "deleteBucket"]),
+        ({"service_type": "OBS"}, ["deleteBucket"]),
+        ({"trace_type": "data", "service_type": "OBS"}, ["GetObject"]),
         ({"user": "bob"}, ["deleteBucket"]),
-        ({"resource_id": "r3"}, ["GetObject"]),
+        ({"resource_id": "r3"}, []),
+        ({"trace_type": "data", "resource_id": "r3"}, ["GetObject"]),
         ({"resource_name": "system"}, ["createTracker"]),
         ({"resource_type": "bucket"}, ["deleteBucket"]),
         ({"trace_name": "createTracker"}, ["createTracker"]),
-        ({"trace_rating": "incident"}, ["GetObject"]),
-        ({"tracker_name": "obs-reads"}, ["GetObject"]),
+        ({"trace_rating": "incident"}, []),
+        ({"trace_type": "data", "trace_rating": "incident"}, ["GetObject"]),
+        ({"trace_type": "data", "tracker_name": "obs-reads"}, ["GetObject"]),
         ({"trace_type": "data"}, ["GetObject"]),
         ({"trace_type": "system", "service_type": "OBS"}, ["deleteBucket"]),
         ({"service_type": "CTS", "user": "bob"}, []),
@@ -374,6 +405,6 @@ def test_seeding_before_the_first_login_lands_in_the_eu_de_project(api: Api, emu
     # The project took its domain from the login, not from the seed.
     assert tracker["domain_id"] == login.body["token"]["user"]["domain"]["id"]
     assert emulator.control.state()["projects"] == [
-        {"id": login.project_id, "name": "eu-de", "domain_id": tracker["domain_id"]}
+        {"id": login.project_id, "name": "eu-de", "domain_id": tracker["domain_id"], "domain_name": DOMAIN}
     ]
     assert trace_id

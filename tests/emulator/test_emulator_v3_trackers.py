@@ -179,7 +179,7 @@ def test_changes_through_one_version_show_in_the_other(api: Api) -> None:
     assert api.update(login, {"bucket_name": OTHER_BUCKET}).status_code == 200
     tracker = api.v3_tracker(login)
     assert (tracker["status"], tracker["obs_info"]["bucket_name"]) == ("enabled", OTHER_BUCKET)
-    # v1.0 knows no compress_type: its PUT left it at the default.
+    # v1.0 knows no compress_type, and a PUT replaces everything: the default again.
     assert tracker["obs_info"]["compress_type"] == "gzip"
 
 
