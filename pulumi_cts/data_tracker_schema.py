@@ -36,7 +36,8 @@ FIELDS = FieldTable(
     Field("bucket_name"),
     Field("file_prefix_name", default=""),
     Field("is_obs_created", default=False, compared=False),
-    Field("bucket_lifecycle"),
+    # CTS reports 0 (forever) when none was set: undeclared, the tracker keeps what it has.
+    Field("bucket_lifecycle", kept=True),
     Field("compress_type", default="gzip"),
     Field("is_sort_by_service", default=True),
     Field("lts", default={"is_lts_enabled": False}, nested="is_lts_enabled"),
@@ -143,10 +144,13 @@ def with_defaults(news: Mapping[str, Any]) -> dict[str, Any]:
     return inputs
 
 
-def desired_body(inputs: Mapping[str, Any], *, create_bucket: bool, with_status: bool) -> dict[str, Any]:
+def desired_body(
+    inputs: Mapping[str, Any], *, create_bucket: bool, with_status: bool, current: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The complete v3 body: every setting explicit, so a PUT never resets one by omission.
 
-    `inputs` are complete: checked, with defaults applied.
+    `inputs` are complete: checked, with defaults applied. An undeclared `bucket_lifecycle` carries
+    the value of `current` (the tracker's state).
     """
     merged = inputs
     body: dict[str, Any] = {
@@ -167,8 +171,11 @@ def desired_body(inputs: Mapping[str, Any], *, create_bucket: bool, with_status:
             "compress_type": merged["compress_type"],
             "is_sort_by_service": bool(merged["is_sort_by_service"]),
         }
-        if merged.get("bucket_lifecycle") is not None:
-            obs_info["bucket_lifecycle"] = int(merged["bucket_lifecycle"])
+        lifecycle = merged.get("bucket_lifecycle")
+        if lifecycle is None and current is not None:
+            lifecycle = current.get("bucket_lifecycle")
+        if lifecycle is not None:
+            obs_info["bucket_lifecycle"] = int(lifecycle)
         body["obs_info"] = obs_info
     if with_status:
         body["status"] = merged["status"]

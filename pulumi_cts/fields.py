@@ -100,9 +100,6 @@ class FieldTable:
             if field.carried:
                 value = old_inputs.get(field.name)
                 value = _copy(field.default) if value is None else value
-            elif field.kept:
-                # What the program left to the service stays undeclared after a refresh.
-                value = state.get(field.name) if old_inputs.get(field.name) is not None else None
             else:
                 value = state.get(field.name)
             if value is not None:

@@ -456,7 +456,7 @@ class DataTrackerProvider(_ScopedProvider):
         inputs = self._declared(news)
         client, scope = self._client_for_existing(id_, olds)
         moving = inputs.get("bucket_name") != olds.get("bucket_name")
-        body = data_tracker_schema.desired_body(inputs, create_bucket=moving, with_status=True)
+        body = data_tracker_schema.desired_body(inputs, create_bucket=moving, with_status=True, current=olds)
         client.update_tracker(body, "v3")
         state = self._read_back(client, inputs, inputs["tracker_name"], "Reading the data tracker")
         if inputs.get("tags") is not None and inputs["tags"] != olds.get("tags"):
