@@ -22,6 +22,7 @@ from .checks import (
     shown,
 )
 from .fields import Field, FieldTable, changes_by, output_only, scope_fields
+from .tracker_schema import agency_from_answer
 
 OPERATION_TYPES = ("complete", "customized")
 CONDITIONS = ("AND", "OR")
@@ -221,7 +222,7 @@ def state_from_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
         "status": answer.get("status") or "enabled",
         "create_time": int(answer["create_time"]) if isinstance(answer.get("create_time"), int | float) else None,
         "domain_id": answer.get("domain_id"),
-        "agency_name": (answer.get("agency_name") or None) if isinstance(answer.get("agency_name"), str) else None,
+        "agency_name": agency_from_answer(answer.get("agency_name")),
     }
 
 

@@ -206,6 +206,10 @@ class _ScopedProvider(ResourceProvider):
         desired = inputs.get("tags")
         if desired is None:
             return state
+        if not state.get("tracker_id"):
+            # Some answers carry no id: the tag API addresses the tracker by it.
+            found = self._read_back(client, inputs, self._name("", inputs), "Reading the tracker to tag it")
+            state = {**state, "tracker_id": found["tracker_id"]}
         tracker_id = str(state.get("tracker_id") or "")
         if not tracker_id:
             raise self.not_found(

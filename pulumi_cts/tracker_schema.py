@@ -13,6 +13,8 @@ from typing import Any
 from . import scope
 from .checks import (
     AGENCY_NAMES,
+    MAX_TAG_KEY,
+    MAX_TAG_VALUE,
     SYSTEM_TAG_PREFIX,
     Failure,
     check_bool,
@@ -41,6 +43,7 @@ V3_ONLY_FIELDS = (*V3_ONLY_DEFAULTS, *KEPT_BODY_FIELDS, "tags")
 # The services whose traces a tracker may leave out of its transfer: KMS (its createDatakey traces).
 EXCLUDABLE_SERVICES = ("KMS",)
 MAX_ANSWER_ITEMS = 1000
+MAX_AGENCY_NAME = 64
 
 # An undeclared optional field means "the documented default", so every PUT can carry the complete
 # desired state. Read-only results are passed by programs as None placeholders so that they are
@@ -323,7 +326,7 @@ def state_from_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
         # Huawei Cloud's v3 reports these; OTC's answers lack them (None: CTS reports nothing).
         "management_event_selector": event_selector_from_answer(answer.get("management_event_selector")),
         "is_organization_tracker": _optional(answer, "is_organization_tracker", bool),
-        "agency_name": _optional(answer, "agency_name", str) or None,
+        "agency_name": agency_from_answer(answer.get("agency_name")),
     }
     if isinstance(state["create_time"], int | float):
         state["create_time"] = int(state["create_time"])
@@ -333,6 +336,12 @@ def state_from_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
 def _optional(answer: Mapping[str, Any], key: str, kind: type) -> Any:
     value = answer.get(key)
     return value if isinstance(value, kind) else None
+
+
+def agency_from_answer(value: Any) -> str | None:
+    """The agency name of an answer, or None (absent, empty, or not a name)."""
+    # IAM agency names have at most 64 characters; anything else is not an agency name.
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_AGENCY_NAME else None
 
 
 def event_selector_from_answer(value: Any) -> dict[str, list[str]] | None:
@@ -354,6 +363,8 @@ def tags_from_answer(answer: Any) -> dict[str, str]:
             continue
         key, value = item["key"], item.get("value")
         if key.startswith(SYSTEM_TAG_PREFIX) or not (value is None or isinstance(value, str)):
+            continue
+        if len(key) > MAX_TAG_KEY or len(value or "") > MAX_TAG_VALUE:
             continue
         tags[key] = value or ""
     return tags

@@ -363,3 +363,41 @@ def test_notification_agency_is_sent_and_kept() -> None:
         created.id, engine_inputs(**(updated.outs or {})), checked(prov, {**NOTIFY_INPUTS, "status": "disabled"})
     )
     assert diff.changes is False
+
+
+def test_answers_are_untrusted() -> None:
+    from pulumi_cts import tracker_schema
+
+    state = tracker_schema.state_from_answer(
+        {
+            **V3_TRACKER,
+            "agency_name": "x" * 65,
+            "is_organization_tracker": "yes",
+            "management_event_selector": {"exclude_service": ["KMS", 3, "KMS", None]},
+        }
+    )
+    assert state["agency_name"] is None and state["is_organization_tracker"] is None
+    assert state["management_event_selector"] == {"exclude_service": ["KMS"]}
+    assert (
+        tracker_schema.state_from_answer({**V3_TRACKER, "management_event_selector": "KMS"})[
+            "management_event_selector"
+        ]
+        is None
+    )
+    long_tags = {"tags": [{"key": "k" * 129, "value": "v"}, {"key": "k", "value": "v" * 256}, {"key": "ok"}]}
+    assert tracker_schema.tags_from_answer(long_tags) == {"ok": ""}
+    assert tracker_schema.tags_from_answer([{"key": "k", "value": "v"}]) == {}
+
+
+def test_a_create_answer_without_an_id_is_looked_up_before_tagging() -> None:
+    prov = provider()
+    without_id = {k: v for k, v in V3_TRACKER.items() if k != "id"}
+    with requests_mock.Mocker() as mock:
+        mock_iam(mock)
+        mock.post(f"{V3}/tracker", status_code=201, json=without_id)
+        get = mock.get(f"{V3}/trackers", json={"trackers": [V3_TRACKER]})
+        added = mock.post(f"{TAGS_URL}/create", status_code=204)
+        created = prov.create(checked(prov, {**V3_PROGRAM, "tags": {"env": "prod"}}))
+
+    assert get.call_count == 1 and added.call_count == 1
+    assert (created.outs or {})["tracker_id"] == TRACKER_ID
