@@ -33,6 +33,7 @@ class DataTrackerArgs:
     :param file_prefix_name: prefix of trace files in the transfer bucket.
     :param is_obs_created: let CTS create the transfer bucket.
     :param bucket_lifecycle: days trace files are kept: 0 (forever), 30, 60, 90, 180 or 1095.
+        Left out, an update keeps what the tracker has.
     :param compress_type: "gzip" (default) or "json".
     :param is_sort_by_service: put the service name in the transfer path (default True).
     :param lts: `{"is_lts_enabled": bool}`: also send traces to LTS.
