@@ -1,15 +1,14 @@
 """What `TrackerProvider` costs the Pulumi engine, measured against the CTS emulator: one table.
 
-    python3 scripts/dev.py bench            # the full run (about a minute on 2 cores)
-    python3 scripts/dev.py bench --quick    # a smoke run with small counts (about 10 s)
+    python3 scripts/dev.py bench                    # the full run (about a minute on 2 cores)
+    python3 scripts/dev.py bench --quick            # a smoke run with small counts (about 10 s)
+    python -m benchmarks.provider_costs [--quick]   # the same, from the repository root
 
 The provider is driven the way the engine drives it: `python -m pulumi.dynamic` in a subprocess,
-Configure/Check/Diff/Create/Read/Update/Delete over gRPC (`tests/integration/engine.py`). The
+Configure/Check/Diff/Create/Read/Update/Delete over gRPC (`tests/support/engine.py`). The
 emulator (`pulumi_cts.emulator.Emulator`, unchanged) runs in this process; a small WSGI middleware
 in front of its app records, for every IAM and CTS request, the client's (address, port), the app's
-own answer time and whether the socket has TCP_NODELAY. The app is served twice: by the emulator's
-own server, and by a keep-alive HTTP/1.1 front, because werkzeug's server closes every connection
-(see KeepAliveHandler); the provider is pointed at the front.
+own answer time and whether the socket has TCP_NODELAY.
 
 Every time is compared with a baseline taken in the same run (a do-nothing dynamic provider,
 raw keep-alive `requests` GETs, sequential calls, ...), so the ratios mean something on a shared,
@@ -21,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import io
 import json
 import os
 import platform
@@ -39,36 +37,28 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from unittest import mock
-from urllib.parse import unquote
 
 import requests
 from pulumi.dynamic.dynamic import serialize_provider
 
+import pulumi_cts
+from benchmarks.do_nothing_provider import DoNothingProvider
+from pulumi_cts import TrackerProvider
+from pulumi_cts.emulator import Emulator
+from pulumi_cts.emulator.server import SOCKET_KEY, EmulatorApp
+from pulumi_cts.emulator.urls import service_of
+from tests.support import DOMAIN, REGION, REPO_ROOT, child_environment
+from tests.support.engine import PROVIDER_KEY, CreateResponse, EngineHarness
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-
-# Run as a script (`python benchmarks/provider_costs.py`): the repository root holds the package,
-# the engine harness of the integration tests and the do-nothing provider.
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-import pulumi_cts  # noqa: E402
-from benchmarks.do_nothing_provider import DoNothingProvider  # noqa: E402
-from pulumi_cts import TrackerProvider  # noqa: E402
-from pulumi_cts.emulator import Emulator  # noqa: E402
-from pulumi_cts.emulator.urls import service_of  # noqa: E402
-from tests.integration.engine import PROVIDER_KEY, CreateResponse, EngineHarness  # noqa: E402
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-REGION = "eu-de"
-DOMAIN = "OTC-EU-DE-00000000001000000042"
 USER = "bench-pipeline"
 PASSWORD = "bench-Pa55-w0rd"
 BUCKET = "bench-audit-trail"
@@ -165,11 +155,9 @@ class Hit:
     seconds: float
     nodelay: bool
     floor: bool
-    stock: bool
 
 
 FLOOR_ENVIRON_KEY = "HTTP_" + FLOOR_HEADER.upper().replace("-", "_")
-FRONT_ENVIRON_KEY = "pulumi_cts_bench.keep_alive_front"
 
 
 class RequestRecorder:
@@ -186,7 +174,7 @@ class RequestRecorder:
         seconds = time.perf_counter() - started
         service = service_of(str(environ.get("PATH_INFO", "")))
         if service != "control":
-            sock = environ.get("werkzeug.socket")
+            sock = environ.get(SOCKET_KEY)
             nodelay = isinstance(sock, socket.socket) and bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
             hit = Hit(
                 service=service,
@@ -195,7 +183,6 @@ class RequestRecorder:
                 seconds=seconds,
                 nodelay=nodelay,
                 floor=FLOOR_ENVIRON_KEY in environ,
-                stock=FRONT_ENVIRON_KEY not in environ,
             )
             with self._lock:
                 self._hits.append(hit)
@@ -210,135 +197,14 @@ class RequestRecorder:
             return self._hits[mark:]
 
 
-class KeepAliveHandler(BaseHTTPRequestHandler):
-    """Serves a WSGI app over HTTP/1.1 with keep-alive: one thread per connection, many requests each.
-
-    werkzeug 3's development server answers every request with `Connection: close` and drains the
-    socket afterwards, so no client can keep a connection to the emulator as shipped. This front
-    serves the same emulator app (same routes, backend and SQLite connection) so that a client's
-    connection reuse can be seen at all. Bodies are read in full and answers carry Content-Length.
-    """
-
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # as the emulator's own handler
-    timeout = 60
-    server: KeepAliveServer
-
-    def serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        path, _, query = self.path.partition("?")
-        host, port = self.server.server_address[:2]
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": self.command,
-            "SCRIPT_NAME": "",
-            "PATH_INFO": unquote(path),
-            "QUERY_STRING": query,
-            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(length) if length > 0 else "",
-            "SERVER_NAME": str(host),
-            "SERVER_PORT": str(port),
-            "SERVER_PROTOCOL": self.request_version,
-            "REMOTE_ADDR": self.client_address[0],
-            "REMOTE_PORT": self.client_address[1],
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-            "werkzeug.socket": self.connection,
-            FRONT_ENVIRON_KEY: True,
-        }
-        for name in set(self.headers.keys()):
-            key = "HTTP_" + name.upper().replace("-", "_")
-            if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
-                environ[key] = ",".join(self.headers.get_all(name) or [])
-        answer: list[Any] = []
-        written: list[bytes] = []
-
-        def start_response(
-            status: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Callable[[bytes], object]:
-            answer[:] = [status, headers]
-            return written.append
-
-        chunks = self.server.app(environ, start_response)
-        try:
-            data = b"".join([*written, *chunks])
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-        status, headers = answer
-        code, _, reason = str(status).partition(" ")
-        self.send_response(int(code), reason)
-        for name, value in headers:
-            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                self.send_header(name, value)
-        if int(code) not in (204, 304):
-            self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if data and self.command != "HEAD":
-            self.wfile.write(data)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class KeepAliveServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], app: WSGIApplication) -> None:
-        self.app = app
-        super().__init__(address, KeepAliveHandler)
-
-
 class RecordingEmulator(Emulator):
-    """The emulator with a `RequestRecorder` in front of its app, served twice: by the emulator's own
-    server (`stock_url`) and by a keep-alive front (`base_url`, what the provider is pointed at)."""
+    """The emulator with a `RequestRecorder` in front of its app."""
 
     recorder: RequestRecorder
-    front: KeepAliveServer | None = None
-    _front_thread: threading.Thread | None = None
 
-    def start(self) -> RecordingEmulator:
-        super().start()
-        server, app = self._server, self.app
-        assert server is not None and app is not None
+    def wsgi_app(self, app: EmulatorApp) -> WSGIApplication:
         self.recorder = RequestRecorder(app)
-        # The request handler looks the app up on the server for every request.
-        server.app = self.recorder
-        self.front = KeepAliveServer((self.host, 0), self.recorder)
-        self._front_thread = threading.Thread(
-            target=self.front.serve_forever, kwargs={"poll_interval": 0.05}, name="keep-alive-front", daemon=True
-        )
-        self._front_thread.start()
-        return self
-
-    def stop(self) -> None:
-        front, self.front = self.front, None
-        if front is not None:
-            front.shutdown()
-            front.server_close()
-        if self._front_thread is not None:
-            self._front_thread.join(timeout=5)
-            self._front_thread = None
-        super().stop()
-
-    @property
-    def stock_url(self) -> str:
-        """The emulator as shipped (werkzeug's server)."""
-        return super().base_url
-
-    @property
-    def base_url(self) -> str:
-        """The same emulator behind the keep-alive front."""
-        assert self.front is not None
-        return f"http://{self.host}:{self.front.server_address[1]}"
+        return self.recorder
 
 
 def cpu_seconds(pid: int | None) -> float:
@@ -583,11 +449,12 @@ class RawGetClient:
     def pid(self) -> int:
         return self.process.pid
 
-    def get(self, count: int, url: str) -> list[float]:
-        """Seconds each of `count` keep-alive GETs of `url` took."""
+    def get(self, count: int, url: str, *, new_connections: bool = False) -> list[float]:
+        """Seconds each of `count` GETs of `url` took: over the client's kept-alive connection, or each on a
+        new connection that the request asks the server to close."""
         stdin, stdout = self.process.stdin, self.process.stdout
         assert stdin is not None and stdout is not None
-        stdin.write(f"{count} {url}\n")
+        stdin.write(f"{count} {url}{' close' if new_connections else ''}\n")
         stdin.flush()
         line = stdout.readline()
         if not line:
@@ -733,33 +600,29 @@ def measure_reads(bench: Bench, main: EngineHarness, stack: ExitStack) -> list[H
         )
     )
 
-    # The same GETs against the emulator's own server, which closes every connection.
-    raw.get(1, bench.emulator.stock_url + path)
-    mark = bench.recorder.mark()
-    stock_times = raw.get(sizes.reads, bench.emulator.stock_url + path)
-    hits = bench.recorder.since(mark)
-    stock_peers = len({h.peer for h in hits})
+    floor_peers = len({h.peer for h in floor_hits})
     bench.rows.append(
         Row(
             ROW_EMULATOR_STOCK_CONNECTIONS,
-            f"{stock_peers} for {len(hits)} requests",
+            f"{floor_peers} for {len(floor_hits)} requests",
             "1 (one keep-alive client)",
-            ratio_text(stock_peers, 1),
+            ratio_text(floor_peers, 1),
             "1 per client, kept alive",
-            stock_peers == 1,
-            "werkzeug 3's server (the emulator's) answers every request with `Connection: close` and drains the "
-            "socket after each answer, so every request costs a TCP handshake and a new server thread; the "
-            "provider is therefore measured behind a keep-alive front serving the same emulator app",
+            floor_peers == 1,
+            f"the raw GET client's one session needed {floor_peers} TCP connections for {len(floor_hits)} GETs: "
+            "the emulator closed connections a keep-alive client wanted to reuse",
         )
     )
-    stock_ms = statistics.fmean(stock_times) * 1000
+    # The same GETs, each on a new connection: what keeping connections alive saves per request.
+    fresh_times = raw.get(sizes.reads, bench.emulator.base_url + path, new_connections=True)
+    fresh_ms = statistics.fmean(fresh_times) * 1000
     bench.rows.append(
         Row(
             ROW_EMULATOR_STOCK_TIME,
-            f"{stock_ms:.2f}",
-            f"{round_trip_ms:.2f} keep-alive front",
-            ratio_text(stock_ms, round_trip_ms),
-            "reported (the cost of a new connection per request)",
+            f"{round_trip_ms:.2f}",
+            f"{fresh_ms:.2f} with a new connection per GET",
+            ratio_text(round_trip_ms, fresh_ms),
+            "reported (what keep-alive saves)",
         )
     )
     main.delete(ours.id, ours.outputs, inputs)
@@ -886,7 +749,7 @@ def measure_blob(bench: Bench) -> None:
     for seed in range(bench.sizes.fresh_blobs):
         cwd = bench.workdir / f"blob-{seed}"
         cwd.mkdir()
-        env = {**os.environ, "PYTHONHASHSEED": str(seed + 1), "PYTHONPATH": str(REPO_ROOT)}
+        env = child_environment({**os.environ, "PYTHONHASHSEED": str(seed + 1)})
         children.append(
             subprocess.Popen(
                 [sys.executable, "-c", snippet], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -1127,9 +990,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         measure_pipelines(bench)
 
         every = bench.recorder.since(0)
-        # The emulator's own server, as shipped (the keep-alive front copies its TCP_NODELAY setting).
-        peers = {h.peer for h in every if h.stock}
-        with_nodelay = {h.peer for h in every if h.stock and h.nodelay}
+        peers = {h.peer for h in every}
+        with_nodelay = {h.peer for h in every if h.nodelay}
         bench.rows.append(
             Row(
                 ROW_EMULATOR_NODELAY,

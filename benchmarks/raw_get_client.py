@@ -3,7 +3,8 @@
 The provider's GETs leave its own process for the emulator, so the floor's GETs do the same.
 Started by `provider_costs.py` with the token in `BENCH_TOKEN` and the marker header's name as
 the only argument; reads `<count> <url>` lines on stdin and answers each with one line, a JSON
-list of the seconds each GET took. An empty line or the end of stdin stops it.
+list of the seconds each GET took. `<count> <url> close` asks for `Connection: close` on each GET,
+so that each one takes a new connection. An empty line or the end of stdin stops it.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ def main() -> int:
         for line in sys.stdin:
             if not line.strip():
                 break
-            count, url = line.split()
+            count, url, *mode = line.split()
+            headers = {"Connection": "close"} if mode == ["close"] else {}
             seconds: list[float] = []
             for _ in range(int(count)):
                 started = time.perf_counter()
-                response = session.get(url, params={"tracker_name": "system"}, timeout=30)
+                response = session.get(url, params={"tracker_name": "system"}, headers=headers, timeout=30)
                 seconds.append(time.perf_counter() - started)
                 response.raise_for_status()
             print(json.dumps(seconds), flush=True)

@@ -9,12 +9,12 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 import requests
 from cachetools import TLRUCache
 
+from .answers import MAX_TOKEN_LENGTH, PROJECTS, TOKEN, Answer
 from .errors import ApiError, AuthenticationError
 from .scope import Scope
 from .settings import Settings
@@ -24,17 +24,6 @@ from .transport import ErrorAnswer, Transport
 # keystoneauth renews tokens with less than 120 s left; a wider margin also covers clock skew
 # between this machine and IAM and a long-running request that starts just before expiry.
 REFRESH_MARGIN_SECONDS = 300.0
-
-
-def parse_timestamp(text: str) -> float:
-    """Epoch seconds of an IAM time stamp such as `2026-11-26T10:00:00.123456Z`."""
-    value = text.strip()
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
 
 
 def catalog_endpoint(catalog: Any, service_type: str, region: str | None) -> str | None:
@@ -115,6 +104,10 @@ class TokenCache:
             self.store.discard(key, rejected_value)
 
 
+# The setting that names the IAM address, for messages about what that address answered.
+AUTH_URL_SETTING = "cts:authUrl"
+
+
 def _iam_error(answer: ErrorAnswer) -> ApiError:
     """IAM refusing a token or a project lookup: always an authentication problem."""
     return answer.error(AuthenticationError, _hint_for_iam(answer.status, answer.code))
@@ -172,44 +165,35 @@ class IamClient:
             }
         }
         target = f"user {self.settings.get('user_name')} at {auth_url}, {scope.describe()}"
+        operation = "Obtaining an IAM token"
         # Asking for a token twice is harmless, so this POST may be retried like a GET.
         response = self.transport.send(
             "POST",
             f"{auth_url}/auth/tokens",
-            operation="Obtaining an IAM token",
+            operation=operation,
             target=target,
             idempotent=True,
             json_body=body,
             error_for=_iam_error,
+            setting=AUTH_URL_SETTING,
         )
-        value = response.headers.get("X-Subject-Token")
-        try:
-            token_body = response.json()["token"]
-            expires_at = parse_timestamp(token_body["expires_at"])
-            issued_at = parse_timestamp(token_body["issued_at"]) if token_body.get("issued_at") else None
-            project_body = token_body.get("project") or {}
-            project_id = str(project_body.get("id") or scope.project_id or "")
-        except (ValueError, KeyError, TypeError):
-            raise AuthenticationError(
-                "Obtaining an IAM token",
-                status=response.status_code,
-                target=target,
-                error_msg="the answer has no token body with expires_at",
-            ) from None
-        if not value or not project_id:
-            raise AuthenticationError(
-                "Obtaining an IAM token",
-                status=response.status_code,
-                target=target,
-                error_msg="the answer lacks the X-Subject-Token header or the project id",
-            )
+        answer = Answer(response, operation, target, AUTH_URL_SETTING)
+        token_body = answer.read(TOKEN)["token"]
+        value = response.headers.get("X-Subject-Token") or ""
+        if not value or len(value) > MAX_TOKEN_LENGTH:
+            expected = f"a token of at most {MAX_TOKEN_LENGTH} characters"
+            raise answer.problem("the X-Subject-Token header", expected, value)
+        project_body = token_body.get("project") or {}
+        project_id = project_body.get("id") or scope.project_id
+        if not project_id:
+            raise answer.problem("token.project.id", "the id of the scoped project", None)
         return Token(
             value=value,
-            expires_at=expires_at,
+            expires_at=token_body["expires_at"],
             project_id=project_id,
             project_name=project_body.get("name") or scope.project_name,
             cts_endpoint=catalog_endpoint(token_body.get("catalog"), "cts", scope.region),
-            issued_at=issued_at,
+            issued_at=token_body.get("issued_at"),
         )
 
     def _access_key_error(self, answer: ErrorAnswer) -> ApiError:
@@ -227,32 +211,29 @@ class IamClient:
         """The id of the project named in `scope`, asked of IAM with a signed request (AK/SK)."""
         auth_url = self.settings.auth_url_for(scope)
         target = f"{scope.describe()} at {auth_url}"
+        operation = "Looking up the project id"
         response = self.transport.send(
             "GET",
             f"{auth_url}/projects",
-            operation="Looking up the project id",
+            operation=operation,
             target=target,
             idempotent=True,
             auth=_NoRefresh(auth),
             params={"name": scope.project_name or scope.region},
             error_for=self._access_key_error,
+            setting=AUTH_URL_SETTING,
         )
         try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        found = answer.get("projects") if isinstance(answer, Mapping) else None
-        projects = [p for p in found if isinstance(p, Mapping) and p.get("id")] if isinstance(found, list) else []
+            projects = Answer(response, operation, target, AUTH_URL_SETTING).read(PROJECTS)["projects"]
+        except ApiError as error:
+            skip = "or set cts:projectId (or OS_PROJECT_ID) to skip the lookup"
+            raise error.recast(hint=f"{error.hint}; {skip}") from None
         if len(projects) != 1:
             raise ApiError(
-                "Looking up the project id",
+                operation,
                 status=response.status_code,
                 target=target,
-                error_msg=(
-                    f"IAM returned {len(projects)} projects named {scope.project_name!r}"
-                    if isinstance(found, list)
-                    else "IAM answered without a project list"
-                ),
+                error_msg=f"IAM returned {len(projects)} projects named {scope.project_name!r}",
                 hint="set cts:projectId (or OS_PROJECT_ID) explicitly",
             )
         return str(projects[0]["id"])

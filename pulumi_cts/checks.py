@@ -21,11 +21,13 @@ MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 255
 SYSTEM_TAG_PREFIX = "_sys_"
 
-_BUCKET_CHARS = re.compile(r"^[a-z0-9.-]+$")
-_PREFIX = re.compile(r"^[A-Za-z0-9._-]{0,64}$")
-_REGION = re.compile(r"^[a-z0-9-]{1,64}$")
-_PROJECT_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_PROJECT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+# Every pattern must match the whole value (`fully_matches`): with `re.match`, a closing `$` lets a
+# trailing newline through.
+_BUCKET_CHARS = re.compile(r"[a-z0-9.-]+")
+_PREFIX = re.compile(r"[A-Za-z0-9._-]{0,64}")
+_REGION = re.compile(r"[a-z0-9-]{1,64}")
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_PROJECT_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 # Letters and digits of any script, spaces and _ . : / = + - @; no space at either end.
 _TAG_TEXT = re.compile(r"(?:[\w.:/=+@-](?:[\w .:/=+@-]*[\w.:/=+@-])?)?")
 
@@ -59,6 +61,11 @@ def known(value: Any) -> bool:
     return value is not None and not _is_placeholder(value)
 
 
+def fully_matches(pattern: re.Pattern[str], value: Any) -> bool:
+    """True when `value` is a string that `pattern` matches from its first to its last character."""
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
 def shown(value: Any) -> str:
     """A short, safe rendering of a rejected value for an error message."""
     text = repr(value)
@@ -77,7 +84,7 @@ def bucket_name_problem(value: str) -> str | None:
     """Why `value` is not a valid OBS bucket name for CTS, or None when it is valid."""
     if not 3 <= len(value) <= 63:
         return f"must be 3 to 63 characters long (got {len(value)})"
-    if not _BUCKET_CHARS.match(value):
+    if not fully_matches(_BUCKET_CHARS, value):
         return "may contain only lowercase letters, digits, '-' and '.'"
     if not value[0].isalnum():
         return "must start with a lowercase letter or a digit"
@@ -114,7 +121,7 @@ def check_bool(name: str, value: Any, failures: list[Failure]) -> None:
 def check_pattern(name: str, value: Any, pattern: re.Pattern[str], rule: str, failures: list[Failure]) -> None:
     if not isinstance(value, str):
         failures.append(Failure(name, f"{name} must be a string, got {shown(value)}"))
-    elif not pattern.match(value):
+    elif not fully_matches(pattern, value):
         failures.append(Failure(name, f"{name} {rule}, got {shown(value)}"))
 
 
@@ -197,7 +204,7 @@ def check_tags(name: str, value: Any, failures: list[Failure]) -> None:
         return
     for key, tag_value in value.items():
         where = f"{name}.{key}"
-        if not isinstance(key, str) or not 1 <= len(key) <= MAX_TAG_KEY or not _TAG_TEXT.fullmatch(key):
+        if not isinstance(key, str) or not 1 <= len(key) <= MAX_TAG_KEY or not fully_matches(_TAG_TEXT, key):
             failures.append(
                 Failure(
                     name,
@@ -210,7 +217,7 @@ def check_tags(name: str, value: Any, failures: list[Failure]) -> None:
             failures.append(Failure(name, reason))
         if is_placeholder(tag_value):
             continue
-        if not isinstance(tag_value, str) or len(tag_value) > MAX_TAG_VALUE or not _TAG_TEXT.fullmatch(tag_value):
+        if not isinstance(tag_value, str) or len(tag_value) > MAX_TAG_VALUE or not fully_matches(_TAG_TEXT, tag_value):
             failures.append(
                 Failure(
                     where,

@@ -298,7 +298,7 @@ def _checks(report: _Report, settings: Settings, overrides: Mapping[str, str], b
             f"         (the shared token cache {settings.get('token_cache')} is not used: doctor always asks IAM)"
         )
 
-    transport = Transport(verify=settings.verify)
+    transport = Transport(verify=settings.verify, secrets=settings.secret_values())
     factory = CtsClientFactory(settings, transport)
     title = "access key" if settings.uses_access_keys else "IAM token"
     try:

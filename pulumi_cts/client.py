@@ -4,6 +4,7 @@ with the right credentials and endpoint. Knows URLs and HTTP answers, nothing of
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -13,6 +14,7 @@ from urllib.parse import quote
 
 import requests
 
+from .answers import NOTIFICATION, TAGS, TRACES_PAGE, TRACKER, Answer, Spec, notifications_in, tracker_in
 from .auth import IamClient, TokenAuth, TokenCache
 from .errors import (
     ApiError,
@@ -25,10 +27,14 @@ from .errors import (
 from .scope import Scope
 from .settings import DEFAULT_ENDPOINT, Settings
 from .token_store import FileTokenStore
-from .tracker_schema import TRACKER_NAME, tags_from_answer, tracker_from_answer
+from .tracker_schema import TRACKER_NAME, user_tags
 from .transport import ErrorAnswer, RefreshableAuth, Transport, error_answer
 
 T = TypeVar("T")
+
+log = logging.getLogger("pulumi_cts")
+# The setting that names the CTS address, for messages about what that address answered.
+ENDPOINT_SETTING = "cts:endpoint"
 
 _VERSIONED_SUFFIX = re.compile(r"/v(?:1\.0|2\.0|3)(?:/[^/]*)?/?$")
 
@@ -122,8 +128,23 @@ class CtsClient:
             target=target or self._target(),
             auth=self.auth,
             error_for=lambda answer: self._error(answer, not_found),
+            setting=ENDPOINT_SETTING,
             **kwargs,
         )
+
+    @staticmethod
+    def _written(response: requests.Response, operation: str, target: str, spec: Spec) -> dict[str, Any] | None:
+        """What a write answered, or None when it answered no usable body: the caller reads back.
+
+        The write was accepted (2xx), so a garbled body must not fail it; the read-back that
+        follows is checked strictly.
+        """
+        try:
+            answer = Answer(response, operation, target, ENDPOINT_SETTING).read_optional(spec)
+        except ApiError as error:
+            log.warning("%s; reading the result back instead", error)
+            return None
+        return dict(answer) if answer is not None else None
 
     def _error(self, answer: ErrorAnswer, not_found: type[NotFoundError]) -> ApiError:
         """The one place where an error answer becomes an exception: its type and its hint."""
@@ -149,9 +170,15 @@ class CtsClient:
     def get_tracker(
         self, api_version: str = "v1.0", name: str = TRACKER_NAME, tracker_type: str | None = None
     ) -> dict[str, Any] | None:
-        """`GET ...tracker(s)?tracker_name=...`; None when the project has no such tracker."""
-        response = self._named_tracker("GET", "Reading the CTS tracker", api_version, name, tracker_type)
-        return None if response is None else _json_tracker(response, name)
+        """`GET ...tracker(s)?tracker_name=...`; None when the project has no such tracker.
+
+        An answer that is not a tracker (nor a list without it) is an ApiError, never "no tracker".
+        """
+        operation = "Reading the CTS tracker"
+        response = self._named_tracker("GET", operation, api_version, name, tracker_type)
+        if response is None:
+            return None
+        return tracker_in(Answer(response, operation, self._target(name), ENDPOINT_SETTING), name)
 
     def update_tracker(self, body: Mapping[str, Any], api_version: str = "v1.0") -> dict[str, Any] | None:
         """`PUT` of the complete desired body (v1.0: `/tracker/system`; v3: `/tracker`)."""
@@ -162,16 +189,9 @@ class CtsClient:
     ) -> dict[str, Any] | None:
         # Only the PUT may be repeated blindly: it sends the complete state, so twice is the same.
         name = str(body.get("tracker_name") or TRACKER_NAME)
-        response = self._send(
-            method,
-            path,
-            f"{verb} the CTS tracker",
-            api_version,
-            self._target(name),
-            idempotent=method == "PUT",
-            json_body=body,
-        )
-        return _json_tracker(response, name)
+        operation, target = f"{verb} the CTS tracker", self._target(name)
+        response = self._send(method, path, operation, api_version, target, idempotent=method == "PUT", json_body=body)
+        return self._written(response, operation, target, TRACKER)
 
     def delete_tracker(
         self, api_version: str = "v1.0", name: str = TRACKER_NAME, tracker_type: str | None = None
@@ -200,7 +220,7 @@ class CtsClient:
         )
         if response.status_code != 404:
             return response
-        answer = error_answer(response, operation, target)
+        answer = error_answer(response, operation, target, self.transport.secrets)
         # A 404 from a gateway (no CTS error code) means the API path is unknown, not that the
         # tracker is gone: only CTS's own "does not exist" answer counts as a deleted tracker.
         if answer.code in NOT_FOUND_CODES:
@@ -213,18 +233,9 @@ class CtsClient:
 
     def get_tags(self, tracker_id: str) -> dict[str, str]:
         """`GET /v3/{project_id}/cts-tracker/{id}/tags`: the tracker's own tags, system tags left out."""
-        response = self._send(
-            "GET",
-            self._tags_path(tracker_id),
-            "Reading the tracker's tags",
-            "v3",
-            self._target(tracker_id),
-            idempotent=True,
-        )
-        try:
-            return tags_from_answer(response.json()) if response.content else {}
-        except ValueError:
-            return {}
+        operation, target = "Reading the tracker's tags", self._target(tracker_id)
+        response = self._send("GET", self._tags_path(tracker_id), operation, "v3", target, idempotent=True)
+        return user_tags(Answer(response, operation, target, ENDPOINT_SETTING).read(TAGS)["tags"])
 
     def change_tags(self, tracker_id: str, remove: Mapping[str, str], add: Mapping[str, str]) -> None:
         """`DELETE .../tags/delete` of `remove` (by key and value), then `POST .../tags/create` of `add`.
@@ -250,44 +261,38 @@ class CtsClient:
 
     # -- key-event notifications (v3) -------------------------------------------------------------
 
-    def create_notification(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """`POST /v3/{project_id}/notifications`; the created notification."""
-        target = self._target(str(body.get("notification_name")), "notification")
-        response = self._send(
-            "POST",
-            "/notifications",
-            "Creating the key-event notification",
-            "v3",
-            target,
-            not_found=NotificationNotFoundError,
-            idempotent=False,
-            json_body=body,
-        )
-        return dict(response.json()) if response.content else {}
+    def create_notification(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        """`POST /v3/{project_id}/notifications`; the created notification, or None without a usable answer."""
+        return self._write_notification("POST", "Creating", body)
 
     def update_notification(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
         """`PUT /v3/{project_id}/notifications` with the complete body, id and status included."""
+        return self._write_notification("PUT", "Updating", body)
+
+    def _write_notification(self, method: str, verb: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
         target = self._target(str(body.get("notification_name")), "notification")
+        operation = f"{verb} the key-event notification"
         response = self._send(
-            "PUT",
+            method,
             "/notifications",
-            "Updating the key-event notification",
+            operation,
             "v3",
             target,
             not_found=NotificationNotFoundError,
-            idempotent=True,
+            idempotent=method == "PUT",
             json_body=body,
         )
-        return dict(response.json()) if response.content else None
+        return self._written(response, operation, target, NOTIFICATION)
 
     def find_notification(self, name: str | None = None, notification_id: str | None = None) -> dict[str, Any] | None:
         """The notification with this id (or name) from `GET .../notifications/smn`, or None."""
         target = self._target(str(name or notification_id), "notification")
+        operation = "Reading the key-event notification"
         params = {"notification_name": name} if name else None
         response = self._send(
             "GET",
             "/notifications/smn",
-            "Reading the key-event notification",
+            operation,
             "v3",
             target,
             not_found=NotificationNotFoundError,
@@ -295,17 +300,13 @@ class CtsClient:
             params=params,
             accept_status=(404,),
         )
-        if response.status_code == 404 or not response.content:
+        if response.status_code == 404:
             return None
-        answer = response.json()
-        found = answer.get("notifications", []) if isinstance(answer, Mapping) else answer
-        for item in found if isinstance(found, list) else []:
-            if not isinstance(item, Mapping):
-                continue
-            if (notification_id and item.get("notification_id") == notification_id) or (
+        for item in notifications_in(Answer(response, operation, target, ENDPOINT_SETTING)):
+            if (notification_id and item["notification_id"] == notification_id) or (
                 not notification_id and item.get("notification_name") == name
             ):
-                return dict(item)
+                return item
         return None
 
     def delete_notification(self, notification_id: str) -> bool:
@@ -328,26 +329,9 @@ class CtsClient:
 
     def list_traces(self, params: Mapping[str, str]) -> dict[str, Any]:
         """One page of `GET /v3/{project_id}/traces`: `{"traces": [...], "meta_data": {...}}`."""
-        response = self._send(
-            "GET",
-            "/traces",
-            "Querying traces",
-            "v3",
-            f"traces of project {self.project_id}",
-            idempotent=True,
-            params=params,
-        )
-        answer = response.json() if response.content else {}
-        return dict(answer) if isinstance(answer, Mapping) else {}
-
-
-def _json_tracker(response: requests.Response, name: str = TRACKER_NAME) -> dict[str, Any] | None:
-    if not response.content:
-        return None
-    try:
-        return tracker_from_answer(response.json(), name)
-    except ValueError:
-        return None
+        operation, target = "Querying traces", f"traces of project {self.project_id}"
+        response = self._send("GET", "/traces", operation, "v3", target, idempotent=True, params=params)
+        return dict(Answer(response, operation, target, ENDPOINT_SETTING).read(TRACES_PAGE))
 
 
 @dataclass
@@ -428,7 +412,8 @@ def shared_factory(settings: Settings) -> CtsClientFactory:
         if factory is None:
             directory = settings.get("token_cache")
             tokens = TokenCache(store=FileTokenStore(directory) if directory else None)
-            factory = CtsClientFactory(settings, Transport(verify=settings.verify), tokens=tokens)
+            transport = Transport(verify=settings.verify, secrets=settings.secret_values())
+            factory = CtsClientFactory(settings, transport, tokens=tokens)
             _FACTORIES[key] = factory
         return factory
 

@@ -16,8 +16,8 @@ from .checks import (
     check_scope,
     check_tags,
     check_trace_file_settings,
+    fully_matches,
     is_placeholder,
-    is_unknown,
     known,
     shown,
 )
@@ -27,7 +27,7 @@ from .tracker_schema import comparable_kept
 RESERVED_NAMES = ("system", "system-trace")
 DATA_EVENTS = ("READ", "WRITE")
 BUCKET_LIFECYCLE_CHOICES = (0, 30, 60, 90, 180, 1095)  # days; 0 keeps trace files forever
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 
 FIELDS = FieldTable(
     Field("tracker_name", replaces=True, compared=False),
@@ -60,7 +60,7 @@ def validate(news: Mapping[str, Any]) -> list[Failure]:
     elif not is_placeholder(name):
         if name in RESERVED_NAMES:
             failures.append(Failure("tracker_name", f"tracker_name cannot be {shown(name)}: it is reserved"))
-        elif not isinstance(name, str) or not _NAME.match(name):
+        elif not fully_matches(_NAME, name):
             failures.append(
                 Failure(
                     "tracker_name",
@@ -120,11 +120,12 @@ def _check_data_bucket(value: Any, failures: list[Failure]) -> None:
     events = value.get("data_event")
     if events is None or is_placeholder(events):
         return
+    named = [e for e in events if not is_placeholder(e)] if isinstance(events, list | tuple) else []
     if (
         not isinstance(events, list | tuple)
         or not events
-        or any(e not in DATA_EVENTS for e in events if not is_placeholder(e))
-        or len(set(map(str, events))) != len(events)
+        or any(not isinstance(e, str) or e not in DATA_EVENTS for e in named)
+        or len(set(named)) != len(named)
     ):
         failures.append(
             Failure(
@@ -218,7 +219,9 @@ def state_from_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
 def _comparable(values: Mapping[str, Any]) -> dict[str, Any]:
     view = FIELDS.comparable(with_defaults(values))
     events = view["data_bucket.data_event"]
-    if isinstance(events, list) and not is_unknown(events):
+    # In a fixed order only when they are names: an old state may hold other values, and a diff
+    # must still tell that they differ instead of failing to sort them.
+    if isinstance(events, list) and all(isinstance(e, str) for e in events):
         view["data_bucket.data_event"] = sorted(events)
     view["status"] = switch_status(view["status"])
     return {**view, **comparable_kept(view)}

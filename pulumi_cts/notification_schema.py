@@ -16,22 +16,21 @@ from .checks import (
     check_bool,
     check_choice,
     check_scope,
+    fully_matches,
     is_placeholder,
-    is_unknown,
     known,
     shown,
 )
 from .fields import Field, FieldTable, changes_by, output_only, scope_fields
-from .tracker_schema import agency_from_answer
 
 OPERATION_TYPES = ("complete", "customized")
 CONDITIONS = ("AND", "OR")
 MAX_USER_GROUPS = 10
 MAX_USERS = 50
-_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
-_SERVICE_TYPE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
-_TOPIC = re.compile(r"^urn:smn:[a-z0-9-]+:[A-Za-z0-9]+:[A-Za-z0-9_-]{1,256}$")
-_RULE = re.compile(r"^(api_version|code|trace_rating|trace_type|resource_id|resource_name)\s*(!=|=)\s*\S.*$")
+_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
+_SERVICE_TYPE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+_TOPIC = re.compile(r"urn:smn:[a-z0-9-]+:[A-Za-z0-9]+:[A-Za-z0-9_-]{1,256}")
+_RULE = re.compile(r"(api_version|code|trace_rating|trace_type|resource_id|resource_name)\s*(!=|=)\s*\S.*")
 
 FIELDS = FieldTable(
     Field("notification_name"),
@@ -55,7 +54,7 @@ def validate(news: Mapping[str, Any]) -> list[Failure]:
     name = news.get("notification_name")
     if name is None:
         failures.append(Failure("notification_name", "notification_name is required"))
-    elif known(name) and (not isinstance(name, str) or not _NAME.match(name)):
+    elif known(name) and not fully_matches(_NAME, name):
         failures.append(
             Failure(
                 "notification_name", f"notification_name must be 1 to 64 letters, digits and '_', got {shown(name)}"
@@ -75,7 +74,7 @@ def validate(news: Mapping[str, Any]) -> list[Failure]:
     if known(news.get("notify_user_list")):
         _check_users(news["notify_user_list"], failures)
     topic = news.get("topic_id")
-    if known(topic) and (not isinstance(topic, str) or not _TOPIC.match(topic)):
+    if known(topic) and not fully_matches(_TOPIC, topic):
         failures.append(
             Failure("topic_id", f"topic_id must be an SMN topic URN urn:smn:REGION:PROJECT:NAME, got {shown(topic)}")
         )
@@ -87,6 +86,11 @@ def validate(news: Mapping[str, Any]) -> list[Failure]:
     check_choice("agency_name", news.get("agency_name"), AGENCY_NAMES, failures)
     check_scope(news, failures)
     return failures
+
+
+def _name_or_unknown(value: Any) -> bool:
+    """A non-empty name, or a preview placeholder that will be checked once it is known."""
+    return is_placeholder(value) or (isinstance(value, str) and bool(value))
 
 
 def _check_operations(operations: Any, failures: list[Failure]) -> None:
@@ -104,7 +108,7 @@ def _check_operations(operations: Any, failures: list[Failure]) -> None:
         if extra:
             failures.append(Failure(where, f"{where} has unknown keys {', '.join(extra)}"))
         service = operation.get("service_type")
-        if known(service) and (not isinstance(service, str) or not _SERVICE_TYPE.match(service)):
+        if known(service) and not fully_matches(_SERVICE_TYPE, service):
             failures.append(
                 Failure(
                     f"{where}.service_type",
@@ -121,7 +125,7 @@ def _check_operations(operations: Any, failures: list[Failure]) -> None:
             if names is None:
                 failures.append(Failure(f"{where}.trace_names", f"{where}.trace_names is required"))
             continue
-        if not isinstance(names, list | tuple) or not names or not all(isinstance(n, str) and n for n in names):
+        if not isinstance(names, list | tuple) or not names or not all(_name_or_unknown(n) for n in names):
             failures.append(Failure(f"{where}.trace_names", f"{where}.trace_names must be a non-empty list of names"))
 
 
@@ -134,11 +138,15 @@ def _check_users(groups: Any, failures: list[Failure]) -> None:
     users = 0
     for index, group in enumerate(groups):
         where = f"notify_user_list[{index}]"
-        if not isinstance(group, Mapping) or not isinstance(group.get("user_group"), str):
+        if is_placeholder(group):
+            continue
+        if not isinstance(group, Mapping) or not _name_or_unknown(group.get("user_group")):
             failures.append(Failure(where, f"{where} must be {{'user_group': str, 'user_list': [str, ...]}}"))
             continue
         members = group.get("user_list")
-        if not isinstance(members, list | tuple) or not all(isinstance(u, str) for u in members):
+        if is_placeholder(members):
+            continue
+        if not isinstance(members, list | tuple) or not all(_name_or_unknown(u) for u in members):
             failures.append(Failure(f"{where}.user_list", f"{where}.user_list must be a list of user names"))
             continue
         users += len(members)
@@ -154,16 +162,16 @@ def _check_filter(value: Any, failures: list[Failure]) -> None:
     if extra:
         failures.append(Failure("filter", f"filter has unknown keys {', '.join(extra)}"))
     check_choice("filter.condition", value.get("condition"), CONDITIONS, failures)
-    if value.get("is_support_filter") is not None:
+    if known(value.get("is_support_filter")):
         check_bool("filter.is_support_filter", value["is_support_filter"], failures)
     rules = value.get("rule")
-    if rules is None or is_unknown(rules):
+    if not known(rules):
         return
     if not isinstance(rules, list | tuple):
         failures.append(Failure("filter.rule", "filter.rule must be a list such as ['code != 200']"))
         return
     for index, rule in enumerate(rules):
-        if not isinstance(rule, str) or not _RULE.match(rule):
+        if known(rule) and not fully_matches(_RULE, rule):
             failures.append(
                 Failure(
                     f"filter.rule[{index}]",
@@ -222,7 +230,7 @@ def state_from_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
         "status": answer.get("status") or "enabled",
         "create_time": int(answer["create_time"]) if isinstance(answer.get("create_time"), int | float) else None,
         "domain_id": answer.get("domain_id"),
-        "agency_name": agency_from_answer(answer.get("agency_name")),
+        "agency_name": answer.get("agency_name") or None,
     }
 
 

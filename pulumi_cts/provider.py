@@ -305,8 +305,11 @@ class TrackerProvider(_ScopedProvider):
             current = client.get_tracker(version)
             if current is not None:
                 return self._adopt(client, inputs, current, scope)
-        answer = self._create_once(client, inputs, scope)
-        if answer is None:
+        try:
+            answer = self._created(client, inputs, scope)
+        except TrackerExistsError:
+            if not inputs["adopt_existing"]:
+                raise
             return self._adopt(client, inputs, client.get_tracker(version) or {}, scope)
         state = tracker_schema.state_from_answer(answer)
         if inputs["status"] == "disabled" and state["status"] != "disabled":
@@ -322,8 +325,7 @@ class TrackerProvider(_ScopedProvider):
             state = self._put_over(client, inputs, olds)
         except TrackerNotFoundError:
             # Deleted behind the stack's back: bring it back as declared.
-            answer = self._create_once(client, inputs, scope)
-            state = tracker_schema.state_from_answer(answer or {})
+            state = tracker_schema.state_from_answer(self._created(client, inputs, scope))
             if inputs["status"] == "disabled" and state["status"] != "disabled":
                 state = self._put(client, inputs, state)
             state = self._apply_tags(client, inputs, state, current={})
@@ -378,18 +380,28 @@ class TrackerProvider(_ScopedProvider):
                 hint="set adopt_existing=True to take it over",
             )
 
-        try:
-            answer = client.create_once(create, find)
-        except TrackerExistsError:
-            if inputs.get("adopt_existing"):
-                return None
-            raise
-        if answer is None:
+        answer = client.create_once(create, find)
+        if not answer:
             return None
         if answer.get("bucket_name") or answer.get("obs_info"):
             return answer
         # An answer without the settings (some versions answer only ids): the sent body is the truth.
         return {**body, **answer}
+
+    def _created(self, client: CtsClient, inputs: Mapping[str, Any], scope: Scope) -> dict[str, Any]:
+        """The tracker after creating it once; read back when the create answered nothing usable."""
+        answer = self._create_once(client, inputs, scope)
+        if answer is not None:
+            return answer
+        current = client.get_tracker(inputs["api_version"])
+        if current is None:
+            raise TrackerNotFoundError(
+                "Reading the CTS tracker after creating it",
+                status=404,
+                target=f"project {client.project_id}",
+                error_msg="CTS accepted the tracker but does not list it",
+            )
+        return current
 
     def _adopt(
         self, client: CtsClient, inputs: Mapping[str, Any], current: Mapping[str, Any], scope: Scope
@@ -490,15 +502,26 @@ class NotificationProvider(_ScopedProvider):
             lambda: client.create_notification(body),
             lambda: client.find_notification(name=inputs["notification_name"]),
         )
-        state = notification_schema.state_from_answer(answer or {})
-        if not state["notification_id"]:
-            found = client.find_notification(name=inputs["notification_name"])
-            state = notification_schema.state_from_answer(found or {})
+        if not (answer and answer.get("notification_id")):
+            answer = client.find_notification(name=inputs["notification_name"])
+        if not (answer and answer.get("notification_id")):
+            # An id built from nothing would point refresh and delete at no notification at all.
+            raise ApiError(
+                "Creating the key-event notification",
+                status=201,
+                target=f"notification '{inputs['notification_name']}' in project {client.project_id}",
+                error_msg="CTS accepted the notification, but neither its answer nor a lookup by name gives its id",
+                hint=(
+                    f"look for notification '{inputs['notification_name']}' in the CTS console and delete it, "
+                    "then run the update again"
+                ),
+            )
+        state = notification_schema.state_from_answer(answer)
+        notification_id = str(answer["notification_id"])
         if state["status"] != inputs["status"]:
-            state = self._put(client, inputs, str(state["notification_id"]), state)
-        return CreateResult(
-            resource_id(client.project_id, str(state["notification_id"])), self._outputs(inputs, state, client, scope)
-        )
+            state = self._put(client, inputs, notification_id, state)
+        outputs = self._outputs(inputs, state, client, scope)
+        return CreateResult(resource_id(client.project_id, notification_id), outputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = self._declared(news)

@@ -89,6 +89,10 @@ class Settings:
         shown = {k: ("***" if k in SECRET_NAMES else v) for k, v in self.values.items()}
         return f"Settings({shown})"
 
+    def secret_values(self) -> tuple[str, ...]:
+        """Every configured secret (password, secret key, security token): masked in any server text."""
+        return tuple(v for k, v in self.values.items() if k in SECRET_NAMES and v)
+
     @property
     def uses_access_keys(self) -> bool:
         return bool(self.get("access_key") or self.get("secret_key"))

@@ -4,7 +4,6 @@ e.g. to assert that the audit trail really records.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -104,10 +103,9 @@ def get_traces(
     marker: str | None = None
     while len(traces) < limit:
         page = client.list_traces({**params, "limit": str(min(MAX_PAGE, limit - len(traces))), **_after(marker)})
-        found = [dict(t) for t in page.get("traces") or [] if isinstance(t, Mapping)]
+        found = list(page["traces"])
         traces.extend(found)
-        meta = page.get("meta_data") if isinstance(page.get("meta_data"), Mapping) else {}
-        marker = meta.get("marker") if isinstance(meta, Mapping) else None
+        marker = (page.get("meta_data") or {}).get("marker")
         if not found or not marker:
             marker = None if not found else marker
             break

@@ -13,8 +13,6 @@ from typing import Any
 from . import scope
 from .checks import (
     AGENCY_NAMES,
-    MAX_TAG_KEY,
-    MAX_TAG_VALUE,
     SYSTEM_TAG_PREFIX,
     Failure,
     check_bool,
@@ -42,8 +40,6 @@ KEPT_BODY_FIELDS = ("management_event_selector", "is_organization_tracker", "age
 V3_ONLY_FIELDS = (*V3_ONLY_DEFAULTS, *KEPT_BODY_FIELDS, "tags")
 # The services whose traces a tracker may leave out of its transfer: KMS (its createDatakey traces).
 EXCLUDABLE_SERVICES = ("KMS",)
-MAX_ANSWER_ITEMS = 1000
-MAX_AGENCY_NAME = 64
 
 # An undeclared optional field means "the documented default", so every PUT can carry the complete
 # desired state. Read-only results are passed by programs as None placeholders so that they are
@@ -74,7 +70,7 @@ FIELDS = FieldTable(
 INPUT_FIELDS = FIELDS.input_fields
 OUTPUT_ONLY_FIELDS = FIELDS.output_only_fields
 
-_KMS_ID = re.compile(r"^[A-Za-z0-9:/_.-]{1,256}$")
+_KMS_ID = re.compile(r"[A-Za-z0-9:/_.-]{1,256}")
 
 
 def validate(news: Mapping[str, Any], default_version: str = DEFAULT_API_VERSION) -> list[Failure]:
@@ -277,18 +273,6 @@ def _pick(answer: Mapping[str, Any], key: str) -> Any:
     return None
 
 
-def tracker_from_answer(answer: Any, name: str = TRACKER_NAME) -> dict[str, Any] | None:
-    """The tracker in a CTS answer (an object, a list, or `{"trackers": [...]}`), or None."""
-    if isinstance(answer, Mapping) and isinstance(answer.get("trackers"), list):
-        answer = answer["trackers"]
-    if isinstance(answer, list):
-        named = [t for t in answer if isinstance(t, Mapping) and t.get("tracker_name", name) == name]
-        return dict(named[0]) if named else None
-    if isinstance(answer, Mapping) and answer:
-        return dict(answer)
-    return None
-
-
 def state_from_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
     """State properties from one tracker object, in either response shape."""
     validate_obj = answer.get("log_file_validate")
@@ -325,49 +309,28 @@ def state_from_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
         "obs_info": dict(answer["obs_info"]) if isinstance(answer.get("obs_info"), Mapping) else None,
         # Huawei Cloud's v3 reports these; OTC's answers lack them (None: CTS reports nothing).
         "management_event_selector": event_selector_from_answer(answer.get("management_event_selector")),
-        "is_organization_tracker": _optional(answer, "is_organization_tracker", bool),
-        "agency_name": agency_from_answer(answer.get("agency_name")),
+        "is_organization_tracker": answer.get("is_organization_tracker"),
+        "agency_name": answer.get("agency_name") or None,
     }
     if isinstance(state["create_time"], int | float):
         state["create_time"] = int(state["create_time"])
     return state
 
 
-def _optional(answer: Mapping[str, Any], key: str, kind: type) -> Any:
-    value = answer.get(key)
-    return value if isinstance(value, kind) else None
-
-
-def agency_from_answer(value: Any) -> str | None:
-    """The agency name of an answer, or None (absent, empty, or not a name)."""
-    # IAM agency names have at most 64 characters; anything else is not an agency name.
-    return value if isinstance(value, str) and 0 < len(value) <= MAX_AGENCY_NAME else None
-
-
 def event_selector_from_answer(value: Any) -> dict[str, list[str]] | None:
-    """`{"exclude_service": [...]}` (sorted) from an answer's `management_event_selector`, or None."""
+    """`{"exclude_service": [...]}` (sorted, once each) from an answer's `management_event_selector`, or None."""
     if not isinstance(value, Mapping):
         return None
-    services = value.get("exclude_service")
-    listed = services if isinstance(services, list) else []
-    return {"exclude_service": sorted({s for s in listed[:MAX_ANSWER_ITEMS] if isinstance(s, str)})}
+    return {"exclude_service": sorted(set(value.get("exclude_service") or []))}
 
 
-def tags_from_answer(answer: Any) -> dict[str, str]:
-    """The user's tags from a tag query answer `{"tags": [{"key", "value"}, ...]}`: system tags
-    (`_sys_...`) and malformed entries left out."""
-    listed = answer.get("tags") if isinstance(answer, Mapping) else None
-    tags: dict[str, str] = {}
-    for item in listed[:MAX_ANSWER_ITEMS] if isinstance(listed, list) else []:
-        if not isinstance(item, Mapping) or not isinstance(item.get("key"), str):
-            continue
-        key, value = item["key"], item.get("value")
-        if key.startswith(SYSTEM_TAG_PREFIX) or not (value is None or isinstance(value, str)):
-            continue
-        if len(key) > MAX_TAG_KEY or len(value or "") > MAX_TAG_VALUE:
-            continue
-        tags[key] = value or ""
-    return tags
+def user_tags(listed: list[Mapping[str, Any]]) -> dict[str, str]:
+    """`{key: value}` of a tag query's (checked) `tags`, without the system's own (`_sys_...`)."""
+    return {
+        str(tag["key"]): str(tag.get("value") or "")
+        for tag in listed
+        if not str(tag["key"]).startswith(SYSTEM_TAG_PREFIX)
+    }
 
 
 def tag_changes(current: Mapping[str, str], desired: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:

@@ -5,10 +5,13 @@ debug logging with secrets masked. The only place that sends requests and the on
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import random
+import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -22,6 +25,12 @@ from .errors import ApiError, ResponseLostError, TransportError
 log = logging.getLogger("pulumi_cts.http")
 
 SECRET_HEADERS = frozenset({"x-auth-token", "x-subject-token", "authorization", "x-security-token"})
+# Enough of a server's error text to say what went wrong; a page that echoes a body says no more.
+MAX_SERVER_TEXT = 300
+# A secret this short also occurs inside ordinary words: it is masked only where it stands alone.
+SHORT_SECRET = 6
+# An error body larger than this is not parsed as JSON; only its beginning is shown.
+MAX_ERROR_BODY = 16 * 1024 * 1024
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 # A 5xx answer to a POST does not say whether the work was done.
 AMBIGUOUS_STATUS = frozenset({500, 502, 503, 504})
@@ -104,6 +113,7 @@ class Transport:
     clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
     pool_size: int = 32
+    secrets: tuple[str, ...] = field(default=(), repr=False)
     _session: requests.Session | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -140,6 +150,7 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         accept_status: Iterable[int] = (),
         error_for: ErrorFor | None = None,
+        setting: str = "the service address",
     ) -> requests.Response:
         """Send one logical request and return a successful (or accepted) answer.
 
@@ -148,7 +159,9 @@ class Transport:
         taken effect could create a second object. A lost POST raises `ResponseLostError` so the
         caller can look before it tries again. A 401 is answered once by renewing the credential.
         `error_for` turns an error answer into the caller's exception (type and hint); without it,
-        a plain ApiError.
+        a plain ApiError. Redirects are never followed: `requests` would carry tokens (and a
+        re-POSTed password) to whatever host the answer names. A 3xx is an error naming that host
+        and `setting`, the configuration key of the address.
         """
         accepted = set(accept_status)
         waited = 0.0
@@ -174,6 +187,8 @@ class Transport:
             else:
                 self._log(response, started)
                 status = response.status_code
+                if 300 <= status < 400:
+                    raise self._redirect_error(response, operation, target, setting)
                 if status < 400 or status in accepted:
                     return response
                 if status == 401 and auth is not None and not refreshed:
@@ -181,14 +196,14 @@ class Transport:
                     if auth.refresh_after_unauthorized(response.request):
                         continue
                 if status not in RETRYABLE_STATUS or (status != 429 and not idempotent):
-                    raise _raised(error_answer(response, operation, target), error_for)
+                    raise _raised(error_answer(response, operation, target, self.secrets), error_for)
                 last_problem = f"HTTP {status}"
                 delay = self.policy.backoff(attempt, self.rng)
                 hinted = retry_after_seconds(response.headers.get("Retry-After"), self.clock())
                 if hinted is not None:
                     delay = max(delay, hinted)
                 if attempt + 1 >= self.policy.max_attempts or waited + delay > self.policy.max_total_wait:
-                    error = _raised(error_answer(response, operation, target), error_for)
+                    error = _raised(error_answer(response, operation, target, self.secrets), error_for)
                     error.args = (f"{error.args[0]} (gave up after {attempt + 1} tries and {waited:.1f}s of waiting)",)
                     raise error
             attempt += 1
@@ -222,6 +237,7 @@ class Transport:
                 params=params,
                 headers=dict(headers or {}),
                 auth=auth,
+                allow_redirects=False,
                 timeout=(self.policy.connect_timeout, self.policy.read_timeout),
                 # Per request: a session-level setting loses to REQUESTS_CA_BUNDLE in requests.
                 verify=self.verify,
@@ -255,6 +271,21 @@ class Transport:
                 if attempt >= self.policy.max_attempts:
                     raise
                 self.sleep(self.policy.backoff(attempt - 1, self.rng))
+
+    def _redirect_error(self, response: requests.Response, operation: str, target: str, setting: str) -> ApiError:
+        location = response.headers.get("Location") or ""
+        host = urllib.parse.urlsplit(location).netloc if location else ""
+        shown = scrub(host, self.secrets, response)[:100] or "an address it does not name"
+        answer = ErrorAnswer(
+            operation=operation,
+            target=target,
+            status=response.status_code,
+            code=None,
+            message=f"the answer redirects to {shown}; requests are not sent on, so credentials stay with "
+            "the configured address",
+            request_id=_request_id(response),
+        )
+        return answer.error(hint=f"set {setting} to the address that answers without a redirect")
 
     def _log(self, response: requests.Response, started: float) -> None:
         if not log.isEnabledFor(logging.DEBUG):
@@ -300,33 +331,78 @@ def _raised(answer: ErrorAnswer, error_for: ErrorFor | None) -> ApiError:
     return error_for(answer) if error_for is not None else answer.error()
 
 
-def error_answer(response: requests.Response, operation: str, target: str) -> ErrorAnswer:
+def _request_id(response: requests.Response) -> str | None:
+    value = response.headers.get("X-Request-Id") or response.headers.get("X-Openstack-Request-Id")
+    return value[:256] if value else None
+
+
+def _secret_forms(secret: str) -> set[str]:
+    """A secret as it may appear in a page that echoes a request: raw, JSON-escaped, URL-encoded."""
+    return {secret, json.dumps(secret)[1:-1], urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)}
+
+
+def scrub(text: str, secrets: Iterable[str], response: requests.Response | None = None) -> str:
+    """`text` from a server with every configured secret, and the credentials of the request it
+    answers, masked as `***`."""
+    known = [s for s in secrets if s]
+    if response is not None:
+        headers = [*response.headers.items(), *(response.request.headers.items() if response.request else ())]
+        credentials = [str(v) for k, v in headers if k.lower() in SECRET_HEADERS and v]
+        # A signature header carries its token among a scheme and parameters.
+        known += credentials + [p for v in credentials for p in v.replace(",", " ").split() if len(p) >= 16]
+    for secret in sorted(set(known), key=len, reverse=True):
+        for form in _secret_forms(secret):
+            if form not in text:
+                continue
+            if len(secret) < SHORT_SECRET:
+                text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", "***", text)
+            else:
+                text = text.replace(form, "***")
+    return text
+
+
+def server_text(value: Any, secrets: Iterable[str], response: requests.Response | None = None) -> str | None:
+    """Text a server sent, fit for a message or a log: secrets masked, whitespace folded, cut short."""
+    if value is None:
+        return None
+    text = " ".join(scrub(str(value), secrets, response).split())
+    if len(text) > MAX_SERVER_TEXT:
+        text = text[:MAX_SERVER_TEXT] + f"... ({len(text) - MAX_SERVER_TEXT} more characters)"
+    return text or None
+
+
+def error_answer(response: requests.Response, operation: str, target: str, secrets: Iterable[str] = ()) -> ErrorAnswer:
     """The facts of an error answer in any of the documented shapes.
 
     CTS and IAM answer `{"error_code", "error_msg"}`; some IAM pages use the Keystone shape
-    `{"error": {"code", "message"}}`; the API gateway may answer plain text.
+    `{"error": {"code", "message"}}`; the API gateway may answer plain text. Whatever the server
+    wrote is cut short and cleaned of secrets first: an error page may echo the request.
     """
-    code: str | None = None
-    message: str | None = None
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    code: Any = None
+    message: Any = None
+    content = response.content or b""
+    body: Any = None
+    if len(content) <= MAX_ERROR_BODY:
+        try:
+            body = json.loads(content)
+        except (ValueError, RecursionError):
+            body = None
     if isinstance(body, Mapping):
         inner = body.get("error")
         if isinstance(inner, Mapping):
-            code = str(inner.get("code")) if inner.get("code") is not None else None
+            code = inner.get("code")
             message = inner.get("message") or inner.get("title")
         code = body.get("error_code") or body.get("errorCode") or code
         message = body.get("error_msg") or body.get("errorMsg") or body.get("message") or message
-    if message is None and response.text:
-        message = response.text.strip()[:200] or None
-    request_id = response.headers.get("X-Request-Id") or response.headers.get("X-Openstack-Request-Id")
+    if message is None and content:
+        # Decoded well beyond what is shown, so that no secret is cut in half before it is masked.
+        message = content[:262_144].decode("utf-8", errors="replace")
+    shown_code = server_text(code, secrets, response) if isinstance(code, str | int) else None
     return ErrorAnswer(
         operation=operation,
         target=target,
         status=response.status_code,
-        code=str(code) if code is not None else None,
-        message=str(message) if message is not None else None,
-        request_id=request_id,
+        code=shown_code[:64] if shown_code else None,
+        message=server_text(message, secrets, response),
+        request_id=_request_id(response),
     )

@@ -62,7 +62,7 @@ def demo(args: list[str]) -> int:
 
 
 def bench(args: list[str]) -> int:
-    return run([str(PYTHON), str(ROOT / "benchmarks" / "provider_costs.py"), *args])
+    return run([str(PYTHON), "-m", "benchmarks.provider_costs", *args])
 
 
 def setup(_args: list[str]) -> int:

@@ -64,7 +64,7 @@ RESERVED_DATA_TRACKER_NAMES = (TRACKER_NAME, "system-trace")
 SYSTEM_TRACKER_QUOTA = 1
 DATA_TRACKER_QUOTA = 100
 NOTIFICATION_QUOTA = 100
-# The tag limit of the tag management service, which CTS's tags go through.
+# A bound on the tags of one tracker: the per-resource limit the tag management service usually sets.
 MAX_TAGS_PER_TRACKER = 20
 MAX_NOTIFY_USER_GROUPS = 10
 MAX_NOTIFY_USERS = 50

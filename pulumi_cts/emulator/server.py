@@ -1,6 +1,7 @@
-"""Serving the emulator: the WSGI dispatcher (routing, faults, request log) and the threaded `Emulator` server.
+"""Serving the emulator: the WSGI dispatcher (routing, faults, request log) and the `Emulator` server.
 
-`Emulator` runs in a daemon thread, for tests and tools, over HTTP or (given an `ssl.SSLContext`) HTTPS;
+`Emulator` serves HTTP/1.1 with keep-alive, as the API gateway in front of the real services does, from cheroot's
+thread pool in daemon threads, for tests and tools, over HTTP or (given an `ssl.SSLContext`) HTTPS;
 `python -m pulumi_cts.emulator` wraps it for the CLI.
 """
 
@@ -19,10 +20,14 @@ from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from cheroot.makefile import MakeFile, StreamReader, StreamWriter
+from cheroot.server import HTTPConnection
+from cheroot.ssl import Adapter
+from cheroot.wsgi import Gateway_10
+from cheroot.wsgi import Server as WsgiServer
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as RouteMethodNotAllowed
 from werkzeug.routing import RequestRedirect
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from pulumi_cts.emulator import exceptions
@@ -39,11 +44,18 @@ from pulumi_cts.emulator.models import utcnow
 from pulumi_cts.emulator.urls import service_of, url_map
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 logger = logging.getLogger("pulumi_cts.emulator")
 
 MAX_BODY_BYTES = 1024 * 1024
+# Where the server leaves the client's socket in the WSGI environ, for dropped-connection faults.
+SOCKET_KEY = "pulumi_cts.emulator.socket"
+# A connection idle for this long is closed; one that sends nothing for this long gives up its worker thread.
+CONNECTION_TIMEOUT = 60
+# Worker threads answer requests; connections waiting between requests hold none. More than any test or the
+# benchmark sends at once: each one costs every start and stop of an emulator.
+WORKER_THREADS = 32
 MASKED_HEADERS = frozenset({"x-auth-token", "x-subject-token", "authorization", "x-security-token", "cookie"})
 _LOGGED_BODY_LIMIT = 64 * 1024
 
@@ -86,11 +98,11 @@ def _logged_body(service: str, request: Request) -> Any:
 
 def _drop_connection(request: Request) -> Response:
     """Close the client's TCP connection so it gets no answer at all; the server thread carries on."""
-    sock = request.environ.get("werkzeug.socket")
+    sock = request.environ.get(SOCKET_KEY)
     if isinstance(sock, socket.socket):
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-    # werkzeug's write to the closed socket fails and is treated as a dropped connection.
+    # The server's write to the closed socket fails, and it closes the connection without a word.
     return Response(b"", status=500)
 
 
@@ -241,26 +253,91 @@ class EmulatorApp:
         )
 
 
-class _RequestHandler(WSGIRequestHandler):
-    # Small JSON answers on fresh connections: Nagle's delay would dominate every request.
-    disable_nagle_algorithm = True
-    # A client that connects and never sends must not pin a thread forever.
-    timeout = 60
+class _Gateway(Gateway_10):
+    """cheroot's WSGI 1.0 gateway, plus the client's socket (to drop it) and the promise that the input stream
+    ends where the request body does (werkzeug reads a chunked body only with that promise)."""
 
-    def handle(self) -> None:
-        # Over TLS the handshake happens here, in the connection's own thread: a client that never completes it
-        # must not hold up the thread that accepts everyone else's connections.
-        if isinstance(self.connection, ssl.SSLSocket):
+    # cheroot's stubs leave its methods unannotated.
+    def get_environ(self) -> dict[str, Any]:  # type: ignore[override]
+        environ: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
+        environ[SOCKET_KEY] = self.req.conn.socket
+        environ["wsgi.input_terminated"] = True
+        return environ
+
+
+class _Connection(HTTPConnection):
+    """One client connection; over TLS it shakes hands on its first turn in a worker thread, so a client that
+    never completes the handshake cannot hold up the thread that accepts everyone else's connections."""
+
+    _handshake_done = False
+
+    def __init__(self, server: _HttpServer, sock: socket.socket, makefile: Any = MakeFile) -> None:
+        super().__init__(server, sock, makefile)
+        # Small JSON answers on kept-alive connections: Nagle's delay would stall every second request.
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def communicate(self) -> bool:
+        if isinstance(self.socket, ssl.SSLSocket) and not self._handshake_done:
             try:
-                self.connection.do_handshake()
+                self.socket.do_handshake()
             except OSError:
                 # Plain HTTP, a wrong certificate on the client side, a timeout: nothing to answer.
-                return
-        super().handle()
+                return False
+            self._handshake_done = True
+        return bool(super().communicate())  # type: ignore[no-untyped-call]
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        # The control API's request log replaces per-request console lines.
-        pass
+
+class _TlsAdapter(Adapter):
+    """Serves TLS with a ready `ssl.SSLContext`; the handshake is left to `_Connection`."""
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        super().__init__(certificate=None, private_key=None)
+        self.context = context
+
+    def bind(self, sock: socket.socket) -> socket.socket:
+        return sock
+
+    def wrap(self, sock: socket.socket) -> tuple[ssl.SSLSocket, dict[str, str]]:
+        return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), self.get_environ()
+
+    def get_environ(self) -> dict[str, str]:
+        return {"HTTPS": "on"}
+
+    def makefile(self, sock: socket.socket, mode: str = "r", bufsize: int = -1) -> StreamReader | StreamWriter:
+        return StreamReader(sock, mode, bufsize) if "r" in mode else StreamWriter(sock, mode, bufsize)
+
+
+class _HttpServer(WsgiServer):
+    """cheroot's threaded WSGI server on a socket the emulator has bound already (so a taken port is an
+    `EmulatorBindError` at once), logging through the emulator's logger."""
+
+    ConnectionClass = _Connection
+
+    def __init__(self, sock: socket.socket, app: WSGIApplication, ssl_context: ssl.SSLContext | None) -> None:
+        super().__init__(
+            sock.getsockname()[:2],
+            app,
+            numthreads=WORKER_THREADS,
+            server_name="pulumi-cts-emulator",
+            request_queue_size=128,
+            timeout=CONNECTION_TIMEOUT,
+            shutdown_timeout=2,
+        )
+        self.gateway = _Gateway
+        # Idle keep-alive connections wait in a selector, not in a thread: there is no reason to cap them.
+        self.keep_alive_conn_limit = None  # type: ignore[assignment]
+        self._bound_socket = sock
+        if ssl_context is not None:
+            self.ssl_adapter = _TlsAdapter(ssl_context)
+
+    def bind(self, family: int, type: int, proto: int = 0) -> socket.socket:
+        self.socket = self._bound_socket
+        return self._bound_socket
+
+    def error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+        # Clients that go away, garbage on the socket: the server's business, debug lines at most.
+        logger.log(min(level, logging.DEBUG), "%s", msg, exc_info=traceback)
 
 
 def server_ssl_context(cert_file: str, key_file: str) -> ssl.SSLContext:
@@ -310,7 +387,7 @@ class Emulator:
         self.users = dict(users) if users is not None else None
         self.backend: Backend | None = None
         self.app: EmulatorApp | None = None
-        self._server: BaseWSGIServer | None = None
+        self._server: _HttpServer | None = None
         self._thread: threading.Thread | None = None
         self._control: EmulatorControl | None = None
         self._port: int | None = None
@@ -336,6 +413,10 @@ class Emulator:
             self._control = EmulatorControl(self.base_url, session=session)
         return self._control
 
+    def wsgi_app(self, app: EmulatorApp) -> WSGIApplication:
+        """The WSGI application the server runs: `app` itself; a subclass may wrap it to watch the traffic."""
+        return app
+
     def _listen(self) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -349,48 +430,45 @@ class Emulator:
         return sock
 
     def start(self) -> Emulator:
-        """Bind and serve in a daemon thread; raises `EmulatorBindError` at once if the address is taken."""
+        """Bind and serve in daemon threads; raises `EmulatorBindError` at once if the address is taken."""
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
-        # Bind ourselves: werkzeug exits the process on a bind error instead of raising.
         sock = self._listen()
         try:
             self.backend = Backend(**self._options)
             self.app = EmulatorApp(self.backend, self.token_ttl, self.access_keys, self.users)
-            self._server = make_server(
-                self.host,
-                sock.getsockname()[1],
-                self.app,
-                threaded=True,
-                request_handler=_RequestHandler,
-                fd=sock.fileno(),
-            )
-            if self.ssl_context is not None:
-                # Not make_server's ssl_context: that one shakes hands in the accepting thread (see _RequestHandler).
-                self._server.socket = self.ssl_context.wrap_socket(
-                    self._server.socket, server_side=True, do_handshake_on_connect=False
-                )
-                self._server.ssl_context = self.ssl_context
+            server = _HttpServer(sock, self.wsgi_app(self.app), self.ssl_context)
         except BaseException:
-            if self._server is not None:
-                self._server.server_close()
-                self._server = None
+            sock.close()
             if self.backend is not None:
                 self.backend.close()
                 self.backend = None
             raise
-        finally:
-            # make_server duplicated the descriptor.
-            sock.close()
-        self._port = int(self._server.port)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            # stop() waits for the loop to notice; a short poll keeps that (and test teardown) quick.
-            kwargs={"poll_interval": 0.02},
-            name=f"cts-emulator-{self.port}",
-            daemon=True,
-        )
+        self._server = server
+        self._port = int(sock.getsockname()[1])
+        prepared = threading.Event()
+        failures: list[BaseException] = []
+
+        def serve() -> None:
+            # Prepared in this daemon thread, so that the worker threads it starts are daemons too: an emulator
+            # left running never keeps the interpreter from exiting.
+            try:
+                server.prepare()
+            except BaseException as e:
+                failures.append(e)
+                return
+            finally:
+                prepared.set()
+            server.serve()
+
+        self._thread = threading.Thread(target=serve, name=f"cts-emulator-{self.port}", daemon=True)
         self._thread.start()
+        prepared.wait()
+        if failures:
+            # A server that never got ready does not close its socket on stop.
+            sock.close()
+            self.stop()
+            raise failures[0]
         return self
 
     def stop(self) -> None:
@@ -398,7 +476,6 @@ class Emulator:
         server, self._server = self._server, None
         if server is not None:
             self._shutdown(server)
-            server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -409,13 +486,13 @@ class Emulator:
             self.backend.close()
             self.backend = None
 
-    def _shutdown(self, server: BaseWSGIServer) -> None:
-        """`server.shutdown()`, without waiting out the serving loop's poll interval.
+    def _shutdown(self, server: _HttpServer) -> None:
+        """`server.stop()`, without waiting out the serving loop's poll interval.
 
-        The loop checks for a shutdown only between polls; a connection wakes its poll at once. A wake-up that
-        arrives before the shutdown is flagged is served like any client that connects and says nothing.
+        The loop checks for a stop only between polls; a connection wakes its poll at once. A wake-up that
+        arrives before the stop is flagged is served like any client that connects and says nothing.
         """
-        stopper = threading.Thread(target=server.shutdown, name=f"cts-emulator-stop-{self.port}", daemon=True)
+        stopper = threading.Thread(target=server.stop, name=f"cts-emulator-stop-{self.port}", daemon=True)
         stopper.start()
         address = (_LOOPBACK.get(self.host, self.host), self.port)
         while stopper.is_alive():

@@ -1,4 +1,4 @@
-"""`benchmarks/provider_costs.py --quick` runs end to end and prints its whole table.
+"""`python -m benchmarks.provider_costs --quick` runs end to end and prints its whole table.
 
 A smoke test, not a timing test: the figures of a quick run on a shared machine mean nothing,
 so only the exit code, the header and the row names are checked.
@@ -9,12 +9,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = REPO_ROOT / "benchmarks" / "provider_costs.py"
+from tests.support import REPO_ROOT
 
 HEADER = "| measure"
 COLUMNS = ("value", "baseline (same run)", "ratio", "goal", "met?")
@@ -54,7 +52,7 @@ def test_quick_run_prints_every_row() -> None:
     # The developer's own cloud settings must not reach the provider processes.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "PULUMI_", "CTS_"))}
     completed = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick"],
+        [sys.executable, "-m", "benchmarks.provider_costs", "--quick"],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from pulumi_cts.emulator import Emulator
-from tests.emulator.helpers import BUCKET, KMS_KEY, OTHER_BUCKET, Api, EmulatorFactory
+from tests.emulator.helpers import Api, EmulatorFactory
+from tests.support import BUCKET, KMS_KEY, OTHER_BUCKET
 
 
 @pytest.fixture

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 import requests
+from werkzeug.wrappers import Request, Response
 
 from pulumi_cts.emulator import Emulator
+from pulumi_cts.emulator.server import EmulatorApp
+from tests.support import DOMAIN, KMS_KEY
 
-DOMAIN = "OTC-EU-DE-00000000001000000001"
-BUCKET = "audit-logs-eu"
-OTHER_BUCKET = "audit-logs-archive"
-KMS_KEY = "13a4207c-7abe-4b68-8510-16b84c3b5504"
 TOPIC = "urn:smn:eu-de:0123456789abcdef0123456789abcdef:cts_alerts"
 
 EmulatorFactory = Callable[..., Emulator]
@@ -185,3 +186,38 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+
+
+class Peers:
+    """The client addresses (host, port) the emulator's app saw for IAM and CTS requests: one per TCP connection.
+
+    The control API (which the tests use to set faults) comes over connections of its own and is left out.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.seen: list[tuple[str, str]] = []
+
+    def wrap(self, dispatch: Callable[[Request, str], Response]) -> Callable[[Request, str], Response]:
+        def recording(request: Request, request_id: str) -> Response:
+            if not request.path.startswith("/_emulator/"):
+                with self._lock:
+                    environ = request.environ
+                    self.seen.append((str(environ.get("REMOTE_ADDR")), str(environ.get("REMOTE_PORT"))))
+            return dispatch(request, request_id)
+
+        return recording
+
+    @property
+    def connections(self) -> int:
+        with self._lock:
+            return len(set(self.seen))
+
+    @classmethod
+    def watch(cls, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Peers:
+        """Record every request `emulator` answers from now on (until the test ends)."""
+        app = emulator.app
+        assert isinstance(app, EmulatorApp)
+        peers = cls()
+        monkeypatch.setattr(app, "dispatch", peers.wrap(app.dispatch))
+        return peers

@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from pulumi_cts.emulator import Emulator
-from tests.emulator.helpers import BUCKET, Api, EmulatorFactory, FakeClock, assert_error
+from tests.emulator.helpers import Api, EmulatorFactory, FakeClock, assert_error
+from tests.support import BUCKET
 
 signing = pytest.importorskip("pulumi_cts.signing")
 

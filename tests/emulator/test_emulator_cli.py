@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import selectors
 import signal
@@ -17,19 +16,12 @@ from pathlib import Path
 import pytest
 import requests
 
-import pulumi_cts
 from pulumi_cts.signing import AkSkAuth
-from tests.emulator.helpers import BUCKET, Api, assert_error, token_body
+from tests.emulator.helpers import Api, assert_error, token_body
 from tests.emulator.tls import make_ca_and_server_cert
+from tests.support import BUCKET, REPO_ROOT, child_environment
 
-REPO_ROOT = Path(pulumi_cts.__file__).resolve().parents[1]
 STARTUP_TIMEOUT = 20.0
-
-
-def _environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    return env
 
 
 class Cli:
@@ -40,7 +32,7 @@ class Cli:
             [sys.executable, "-m", "pulumi_cts.emulator", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=_environment(),
+            env=child_environment(),
             cwd=REPO_ROOT,
         )
         self.url = self._first_line()
@@ -105,7 +97,7 @@ def test_taken_port_exits_2_with_a_message() -> None:
         result = subprocess.run(
             [sys.executable, "-m", "pulumi_cts.emulator", "--port", str(port)],
             capture_output=True,
-            env=_environment(),
+            env=child_environment(),
             cwd=REPO_ROOT,
             timeout=20,
         )
@@ -124,7 +116,7 @@ def test_unreadable_state_file_exits_2(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pulumi_cts.emulator", "--state", str(state)],
         capture_output=True,
-        env=_environment(),
+        env=child_environment(),
         cwd=REPO_ROOT,
         timeout=20,
     )
@@ -181,7 +173,7 @@ def test_bad_arguments_exit_2() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pulumi_cts.emulator", "--ak", "no-colon"],
         capture_output=True,
-        env=_environment(),
+        env=child_environment(),
         cwd=REPO_ROOT,
         timeout=20,
     )
@@ -214,7 +206,7 @@ def test_tls_files_must_come_in_pairs_and_load(tmp_path: Path, args: list[str], 
     result = subprocess.run(
         [sys.executable, "-m", "pulumi_cts.emulator", *args],
         capture_output=True,
-        env=_environment(),
+        env=child_environment(),
         cwd=tmp_path,
         timeout=20,
     )

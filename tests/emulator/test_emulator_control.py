@@ -9,7 +9,8 @@ import pytest
 import requests
 
 from pulumi_cts.emulator import Emulator
-from tests.emulator.helpers import BUCKET, KMS_KEY, OTHER_BUCKET, TOPIC, Api, assert_error, token_body
+from tests.emulator.helpers import TOPIC, Api, assert_error, token_body
+from tests.support import BUCKET, KMS_KEY, OTHER_BUCKET
 
 BODY = {"bucket_name": BUCKET}
 

@@ -8,7 +8,8 @@ import pytest
 
 from pulumi_cts import data_tracker_schema
 from pulumi_cts.emulator import Emulator
-from tests.emulator.helpers import BUCKET, OTHER_BUCKET, Api, EmulatorFactory, Login, assert_error
+from tests.emulator.helpers import Api, EmulatorFactory, Login, assert_error
+from tests.support import BUCKET, OTHER_BUCKET
 
 # OTHER_BUCKET is the tracked bucket, BUCKET receives the trace files.
 DATA_BODY: dict[str, Any] = {

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from pulumi_cts.emulator import Emulator
-from tests.emulator.helpers import DOMAIN, Api, EmulatorFactory, assert_error, token_body
+from tests.emulator.helpers import Api, EmulatorFactory, assert_error, token_body
+from tests.support import DOMAIN
 
 ISO_MICROS_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 

@@ -14,7 +14,8 @@ import pytest
 import requests
 
 from pulumi_cts.emulator import Emulator
-from tests.emulator.helpers import BUCKET, TOPIC, Api, Login, assert_error
+from tests.emulator.helpers import TOPIC, Api, Login, assert_error
+from tests.support import BUCKET
 
 
 def _raw_request(emulator: Emulator, method: str, path: str) -> tuple[int, bytes]:

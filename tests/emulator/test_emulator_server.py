@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from pulumi_cts.emulator import Emulator, EmulatorBindError
-from tests.emulator.helpers import BUCKET, TOPIC, Api, EmulatorFactory, assert_error
+from tests.emulator.helpers import TOPIC, Api, EmulatorFactory, assert_error
+from tests.support import BUCKET
 
 
 def test_start_on_a_taken_port_raises_at_once() -> None:

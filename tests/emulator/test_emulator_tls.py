@@ -16,8 +16,9 @@ import requests
 from pulumi_cts.emulator import Emulator, server_ssl_context
 from pulumi_cts.emulator.control_client import pinned_session
 from tests.emulator import tls
-from tests.emulator.helpers import BUCKET, Api, EmulatorFactory
+from tests.emulator.helpers import Api, EmulatorFactory, Peers
 from tests.emulator.tls import make_ca_and_server_cert
+from tests.support import BUCKET
 
 TlsFiles = tuple[Path, Path, Path]
 
@@ -67,6 +68,18 @@ def test_serves_https_and_the_catalog_says_so(tls_emulator: Emulator, tls_api: A
     assert created.status_code == 201, created.text
     # The control client pins the certificate it is served.
     assert list(tls_emulator.control.state()["trackers"]) == [login.project_id]
+
+
+def test_one_https_session_keeps_one_connection(
+    tls_emulator: Emulator, tls_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    peers = Peers.watch(tls_emulator, monkeypatch)
+    login = tls_api.login()
+    answers = [tls_api.get(login) for _ in range(20)]
+
+    assert [a.status_code for a in answers] == [404] * 20
+    assert len(peers.seen) == 21
+    assert peers.connections == 1
 
 
 def test_untrusted_and_plain_clients_fail_and_it_keeps_serving(tls_emulator: Emulator, tls_api: Api) -> None:

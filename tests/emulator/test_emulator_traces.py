@@ -11,17 +11,8 @@ import pytest
 import requests
 
 from pulumi_cts.emulator import Emulator
-from tests.emulator.helpers import (
-    BUCKET,
-    DOMAIN,
-    TOPIC,
-    Api,
-    EmulatorFactory,
-    FakeClock,
-    Login,
-    assert_error,
-    token_body,
-)
+from tests.emulator.helpers import TOPIC, Api, EmulatorFactory, FakeClock, Login, assert_error, token_body
+from tests.support import BUCKET, DOMAIN
 
 SYSTEM_BODY: dict[str, Any] = {"tracker_type": "system", "tracker_name": "system", "obs_info": {"bucket_name": BUCKET}}
 NOTIFICATION: dict[str, Any] = {"notification_name": "ops", "operation_type": "complete", "topic_id": TOPIC}

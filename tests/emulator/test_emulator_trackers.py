@@ -7,16 +7,8 @@ from typing import Any
 import pytest
 
 from pulumi_cts.emulator import Emulator
-from tests.emulator.helpers import (
-    BUCKET,
-    KMS_KEY,
-    OTHER_BUCKET,
-    SEED_REQUEST,
-    SEED_RESPONSE_KEYS,
-    Api,
-    EmulatorFactory,
-    assert_error,
-)
+from tests.emulator.helpers import SEED_REQUEST, SEED_RESPONSE_KEYS, Api, EmulatorFactory, assert_error
+from tests.support import BUCKET, KMS_KEY, OTHER_BUCKET
 
 FULL_BODY: dict[str, Any] = {
     "bucket_name": BUCKET,

@@ -9,7 +9,8 @@ import pytest
 
 from pulumi_cts import tracker_schema
 from pulumi_cts.emulator import Emulator
-from tests.emulator.helpers import BUCKET, KMS_KEY, OTHER_BUCKET, TOPIC, Api, assert_error
+from tests.emulator.helpers import TOPIC, Api, assert_error
+from tests.support import BUCKET, KMS_KEY, OTHER_BUCKET
 
 SYSTEM: dict[str, Any] = {"tracker_type": "system", "tracker_name": "system"}
 FULL_BODY: dict[str, Any] = {

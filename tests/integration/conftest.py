@@ -1,5 +1,5 @@
-"""Fixtures for the integration tests: one emulator per module (reset before every test) and one
-`python -m pulumi.dynamic` process per test, driven like the Pulumi engine drives it.
+"""Fixtures for the integration tests: one `python -m pulumi.dynamic` process per test, driven like the Pulumi
+engine drives it, against the suite's emulator (`tests/conftest.py`).
 """
 
 from __future__ import annotations
@@ -13,27 +13,8 @@ import requests
 
 from pulumi_cts import DataTrackerProvider, NotificationProvider
 from pulumi_cts.emulator import Emulator
-from tests.integration.engine import EngineHarness
-
-BUCKET = "audit-trail-bucket"
-OTHER_BUCKET = "audit-trail-archive"
-KMS_KEY = "2b4f0a34-9a4e-4f1c-8a7e-5d2c1e0f9b6a"
-REGION = "eu-de"
-DOMAIN = "OTC-EU-DE-00000000001000000042"
-USER = "pipeline-user"
-
-
-@pytest.fixture(scope="module")
-def _emulator_server() -> Iterator[Emulator]:
-    with Emulator(buckets=(BUCKET, OTHER_BUCKET), kms_keys=(KMS_KEY,), host="127.0.0.1", port=0) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def emulator(_emulator_server: Emulator) -> Emulator:
-    """A running emulator with the buckets and the KMS key above, and no tracker, fault or token."""
-    _emulator_server.control.reset()
-    return _emulator_server
+from tests.support import DOMAIN, REGION, USER
+from tests.support.engine import EngineHarness
 
 
 @pytest.fixture

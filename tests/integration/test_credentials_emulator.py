@@ -15,17 +15,14 @@ import requests
 import yaml
 from pulumi.dynamic import Config, ConfigureRequest
 
-import pulumi_cts
 from pulumi_cts import AuthenticationError, TrackerProvider
 from pulumi_cts.cli import main
 from pulumi_cts.emulator import Emulator
 from pulumi_cts.signing import AkSkAuth
-
-from .conftest import BUCKET, REGION
+from tests.support import BUCKET, REGION, child_environment
 
 ACCESS_KEY = "HPUAEMULATORACCESSKEY"
 SECRET_KEY = "emulator-secret-key-0f9e8d7c6b5a"
-REPO_ROOT = Path(pulumi_cts.__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -222,8 +219,8 @@ def test_doctor_with_access_keys_against_a_signing_emulator(
 
 def run_doctor(stack_file: Path, cwd: Path, **environ: str) -> subprocess.CompletedProcess[str]:
     """`python -m pulumi_cts.cli doctor` in a process of its own, as a pipeline step runs it."""
-    env = {**os.environ, **environ}  # the suite's isolation fixture already removed OS_*/CTS_*/S3_*
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    # The suite's isolation fixture already removed OS_*/CTS_*/S3_*.
+    env = child_environment({**os.environ, **environ})
     return subprocess.run(
         [sys.executable, "-m", "pulumi_cts.cli", "doctor", "--stack-config", str(stack_file)],
         cwd=cwd,

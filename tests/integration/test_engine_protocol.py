@@ -14,8 +14,9 @@ import requests
 from pulumi.runtime import rpc
 
 from pulumi_cts.emulator import Emulator
-from tests.integration.conftest import BUCKET, KMS_KEY, OTHER_BUCKET, REGION, CtsApi
-from tests.integration.engine import PROVIDER_KEY, EngineCallError, EngineHarness
+from tests.integration.conftest import CtsApi
+from tests.support import BUCKET, KMS_KEY, OTHER_BUCKET, REGION
+from tests.support.engine import PROVIDER_KEY, EngineCallError, EngineHarness
 
 PROGRAM: dict[str, Any] = {
     "bucket_name": BUCKET,

@@ -9,8 +9,9 @@ from typing import Any
 
 from pulumi.runtime import rpc
 
-from tests.integration.conftest import BUCKET, OTHER_BUCKET, CtsApi
-from tests.integration.engine import EngineHarness
+from tests.integration.conftest import CtsApi
+from tests.support import BUCKET, OTHER_BUCKET
+from tests.support.engine import EngineHarness
 
 SETTINGS = {
     "management_event_selector": {"exclude_service": ["KMS"]},

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support import REPO_ROOT, child_environment
+
 DEMO = REPO_ROOT / "scripts" / "demo.py"
 PROGRAM = REPO_ROOT / "examples" / "pulumi-project" / "__main__.py"
 
@@ -58,9 +59,8 @@ def test_pulumi_up_preview_destroy_against_the_emulator(tmp_path: Path) -> None:
         "name: pulumi-cts-example\nruntime:\n  name: python\n  options:\n    toolchain: pip\n",
         encoding="utf-8",
     )
-    env = dict(os.environ)
+    env = child_environment()
     env["PULUMI_PYTHON_CMD"] = sys.executable
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
 
     completed = subprocess.run(
         [

@@ -19,8 +19,9 @@ from pulumi.runtime.config import set_all_config
 
 from pulumi_cts import DataTracker, Notification, Tracker
 from pulumi_cts.checks import PROVIDER_KEY
-from tests.integration.conftest import BUCKET, KMS_KEY, OTHER_BUCKET, REGION, CtsApi
-from tests.integration.engine import EngineHarness
+from tests.integration.conftest import CtsApi
+from tests.support import BUCKET, KMS_KEY, OTHER_BUCKET, REGION
+from tests.support.engine import EngineHarness
 
 SCOPE = {"project_name": f"{REGION}_audit", "region": REGION}
 TOPIC_PROJECT = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"

@@ -10,8 +10,8 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.config import set_all_config
 
 from pulumi_cts import GetTracesResult, get_traces_output
-from tests.integration.conftest import BUCKET
-from tests.integration.engine import EngineHarness
+from tests.support import BUCKET
+from tests.support.engine import EngineHarness
 
 
 class _NoResources(pulumi.runtime.Mocks):

@@ -9,8 +9,9 @@ from pulumi.runtime import rpc
 
 from pulumi_cts import get_traces
 from pulumi_cts.emulator import Emulator
-from tests.integration.conftest import BUCKET, OTHER_BUCKET, CtsApi
-from tests.integration.engine import EngineHarness
+from tests.integration.conftest import CtsApi
+from tests.support import BUCKET, OTHER_BUCKET
+from tests.support.engine import EngineHarness
 
 
 def test_tracker_over_v3_and_switching_back_to_v1_in_place(

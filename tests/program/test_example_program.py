@@ -26,8 +26,8 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.config import set_all_config
 
 from pulumi_cts import Tracker, TrackerArgs, TrackerProvider
+from tests.support import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DIR = REPO_ROOT / "examples" / "pulumi-project"
 PROGRAM = EXAMPLE_DIR / "__main__.py"
 PROJECT = "pulumi-cts-example"

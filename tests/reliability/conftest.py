@@ -1,5 +1,5 @@
-"""Fixtures for the reliability tests: the emulator over real HTTP, providers configured as the
-engine configures them (with short retry waits), and a server-side view of every request.
+"""Fixtures for the reliability tests: providers configured as the engine configures them (with short retry
+waits) against the suite's emulator (`tests/conftest.py`), and a server-side view of every request.
 """
 
 from __future__ import annotations
@@ -21,15 +21,8 @@ from pulumi_cts.emulator import Emulator
 from pulumi_cts.emulator.server import EmulatorApp
 from pulumi_cts.tracker_schema import OUTPUT_ONLY_FIELDS
 from pulumi_cts.transport import RetryPolicy
-
-BUCKET = "reliability-audit-trail"
-OTHER_BUCKET = "reliability-audit-archive"
-KMS_KEY = "5d0c6a1e-3f7b-4e2a-9c8d-1b2a3c4d5e6f"
-REGION = "eu-de"
-DOMAIN = "OTC-EU-DE-00000000001000000777"
-USER = "reliability-bot"
-# Distinctive, so that a leak is easy to find in any text.
-PASSWORD = "Zq7-Rel1ab1lity-PASSW0RD-k9Xw"
+from tests.reliability.hostile import HostileAnswers
+from tests.support import BUCKET, DOMAIN, PASSWORD, REGION, USER
 
 # The production policy with every wait shortened: the same number of tries, much smaller numbers.
 FAST_POLICY = RetryPolicy(
@@ -39,19 +32,6 @@ FAST_POLICY = RetryPolicy(
 # The provider blob a program registers; the engine sends it in every property bag.
 BLOB = str(serialize_provider(TrackerProvider()))
 OUTPUT_PLACEHOLDERS: dict[str, Any] = dict.fromkeys(OUTPUT_ONLY_FIELDS)
-
-
-@pytest.fixture(scope="module")
-def _emulator_server() -> Iterator[Emulator]:
-    with Emulator(buckets=(BUCKET, OTHER_BUCKET), kms_keys=(KMS_KEY,), host="127.0.0.1", port=0) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def emulator(_emulator_server: Emulator) -> Emulator:
-    """A running emulator with two buckets and a KMS key, and no tracker, token, fault or logged request."""
-    _emulator_server.control.reset()
-    return _emulator_server
 
 
 def stack_config(base_url: str, **extra: str) -> dict[str, str]:
@@ -257,3 +237,11 @@ def server_view(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> ServerVi
     view = ServerView()
     monkeypatch.setattr(app, "dispatch", view.wrap(app.dispatch))
     return view
+
+
+@pytest.fixture
+def hostile(emulator: Emulator) -> Iterator[HostileAnswers]:
+    """Hostile answers in place of the emulator's real ones (see hostile.py), until the test ends."""
+    answers = HostileAnswers(emulator)
+    yield answers
+    answers.close()

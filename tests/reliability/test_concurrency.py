@@ -22,12 +22,9 @@ from requests.adapters import HTTPAdapter
 
 from pulumi_cts import TrackerProvider
 from pulumi_cts.emulator import Emulator
-from tests.integration.engine import EngineHarness
 from tests.reliability.conftest import (
     BLOB,
-    BUCKET,
     FAST_POLICY,
-    PASSWORD,
     Console,
     ServerView,
     make_provider,
@@ -35,6 +32,8 @@ from tests.reliability.conftest import (
     stack_config,
     token_requests,
 )
+from tests.support import BUCKET, PASSWORD
+from tests.support.engine import EngineHarness
 
 T = TypeVar("T")
 ENGINE_WORKERS = 4  # `python -m pulumi.dynamic` serves with ThreadPoolExecutor(max_workers=4)

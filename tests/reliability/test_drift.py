@@ -12,17 +12,8 @@ import pytest
 
 from pulumi_cts import TrackerProvider
 from pulumi_cts.emulator import Emulator
-from tests.reliability.conftest import (
-    BUCKET,
-    KMS_KEY,
-    OTHER_BUCKET,
-    Console,
-    checked,
-    program,
-    requests_of,
-    trackers,
-    with_provider,
-)
+from tests.reliability.conftest import Console, checked, program, requests_of, trackers, with_provider
+from tests.support import BUCKET, KMS_KEY, OTHER_BUCKET
 
 DECLARED: dict[str, Any] = {
     "bucket_name": BUCKET,

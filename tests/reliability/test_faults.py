@@ -17,10 +17,6 @@ from pulumi_cts import ApiError, AuthenticationError, TrackerProvider, Transport
 from pulumi_cts.emulator import Emulator
 from tests.reliability.conftest import (
     FAST_POLICY,
-    KMS_KEY,
-    OTHER_BUCKET,
-    PASSWORD,
-    USER,
     checked,
     make_provider,
     program,
@@ -31,6 +27,7 @@ from tests.reliability.conftest import (
     wait_until,
     with_provider,
 )
+from tests.support import KMS_KEY, OTHER_BUCKET, PASSWORD, USER
 
 TRACKER_PATH = r"/tracker"
 

@@ -22,20 +22,8 @@ from pulumi_cts import ApiError, AuthenticationError, TrackerExistsError, Tracke
 from pulumi_cts.emulator import Emulator
 from pulumi_cts.emulator.server import EmulatorApp
 from pulumi_cts.transport import SECRET_HEADERS
-from tests.reliability.conftest import (
-    BUCKET,
-    KMS_KEY,
-    OTHER_BUCKET,
-    PASSWORD,
-    REGION,
-    USER,
-    ServerView,
-    checked,
-    make_provider,
-    program,
-    stack_config,
-    with_provider,
-)
+from tests.reliability.conftest import ServerView, checked, make_provider, program, stack_config, with_provider
+from tests.support import BUCKET, KMS_KEY, OTHER_BUCKET, PASSWORD, REGION, USER
 
 ACCESS_KEY = "HPUARELIABILITYACCESSKEY01"
 SECRET_KEY = "Sk9-Rel1ab1lity-SECRET-KEY-v4Qm2"

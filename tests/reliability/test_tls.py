@@ -17,8 +17,6 @@ from pulumi_cts.emulator import Emulator
 from pulumi_cts.emulator.server import server_ssl_context
 from tests.emulator.tls import make_ca_and_server_cert
 from tests.reliability.conftest import (
-    BUCKET,
-    PASSWORD,
     checked,
     make_provider,
     program,
@@ -27,6 +25,7 @@ from tests.reliability.conftest import (
     trackers,
     with_provider,
 )
+from tests.support import BUCKET, PASSWORD
 
 INSECURE_WARNING = "TLS certificate verification is OFF"
 ignore_insecure_request_warning = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")

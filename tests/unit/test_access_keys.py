@@ -271,10 +271,10 @@ def test_access_keys_and_password_together_fail_before_any_request() -> None:
 @pytest.mark.parametrize(
     ("answer", "words"),
     [
-        ({"text": "<html>proxy login</html>"}, "without a project list"),
-        ({"json": {"projects": [{"name": "eu-de"}]}}, "0 projects"),
+        ({"text": "<html>proxy login</html>", "headers": {"Content-Type": "text/html"}}, "content type is 'text/html'"),
+        ({"json": {"projects": [{"name": "eu-de"}]}}, "projects[0].id must be present"),
         ({"json": {"projects": []}}, "0 projects"),
-        ({"json": []}, "without a project list"),
+        ({"json": []}, "the answer must be an object"),
     ],
 )
 def test_a_useless_project_lookup_answer_is_a_clear_error(answer: dict[str, Any], words: str) -> None:

@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from pulumi_cts.auth import TokenCache, catalog_endpoint, parse_timestamp
+from pulumi_cts.answers import parse_timestamp
+from pulumi_cts.auth import TokenCache, catalog_endpoint
 from pulumi_cts.token_store import Token
 
 

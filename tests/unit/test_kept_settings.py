@@ -11,6 +11,7 @@ import pytest
 import requests_mock
 
 from pulumi_cts import DataTrackerProvider, NotificationProvider, TrackerProvider
+from pulumi_cts.errors import ApiError
 
 from .fakes import PROJECT_ID, engine_inputs, mock_iam, provider, unknown
 from .test_v3_resources import (
@@ -294,15 +295,15 @@ def test_unchanged_tags_cost_no_tag_call() -> None:
 
 def test_read_reports_the_settings_and_the_tags_only_when_declared() -> None:
     prov = provider()
-    hostile = [{"key": "env", "value": "prod"}, {"key": "_sys_enterprise_project_id", "value": "0"}, {"key": 5}, "x"]
+    listed = [{"key": "env", "value": "prod"}, {"key": "_sys_enterprise_project_id", "value": "0"}]
     with requests_mock.Mocker() as mock:
         mock_iam(mock)
         mock.get(f"{V3}/trackers", json={"trackers": [TRACKER_ANSWER]})
-        listed = mock.get(TAGS_URL, json={"tags": hostile})
+        tag_query = mock.get(TAGS_URL, json={"tags": listed})
         tagged = prov.read(f"{PROJECT_ID}/system", outputs(tags={"env": "old"}, tracker_id=TRACKER_ID))
         untagged = prov.read(f"{PROJECT_ID}/system", outputs(tracker_id=TRACKER_ID))
 
-    assert listed.call_count == 1
+    assert tag_query.call_count == 1
     assert (tagged.outs or {})["tags"] == {"env": "prod"} and (tagged.inputs or {})["tags"] == {"env": "prod"}
     outs = untagged.outs or {}
     assert (
@@ -365,28 +366,43 @@ def test_notification_agency_is_sent_and_kept() -> None:
     assert diff.changes is False
 
 
-def test_answers_are_untrusted() -> None:
-    from pulumi_cts import tracker_schema
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {**V3_TRACKER, "agency_name": "x" * 65},
+        {**V3_TRACKER, "is_organization_tracker": "yes"},
+        {**V3_TRACKER, "management_event_selector": {"exclude_service": ["KMS", 3]}},
+        {**V3_TRACKER, "management_event_selector": "KMS"},
+    ],
+)
+def test_a_tracker_answer_with_a_malformed_setting_is_an_error_naming_it(answer: dict[str, Any]) -> None:
+    prov = provider()
+    with requests_mock.Mocker() as mock:
+        mock_iam(mock)
+        mock.get(f"{V3}/trackers", json={"trackers": [answer]})
+        with pytest.raises(ApiError) as raised:
+            prov.read(f"{PROJECT_ID}/system", outputs(tracker_id=TRACKER_ID))
 
-    state = tracker_schema.state_from_answer(
-        {
-            **V3_TRACKER,
-            "agency_name": "x" * 65,
-            "is_organization_tracker": "yes",
-            "management_event_selector": {"exclude_service": ["KMS", 3, "KMS", None]},
-        }
-    )
-    assert state["agency_name"] is None and state["is_organization_tracker"] is None
-    assert state["management_event_selector"] == {"exclude_service": ["KMS"]}
-    assert (
-        tracker_schema.state_from_answer({**V3_TRACKER, "management_event_selector": "KMS"})[
-            "management_event_selector"
-        ]
-        is None
-    )
-    long_tags = {"tags": [{"key": "k" * 129, "value": "v"}, {"key": "k", "value": "v" * 256}, {"key": "ok"}]}
-    assert tracker_schema.tags_from_answer(long_tags) == {"ok": ""}
-    assert tracker_schema.tags_from_answer([{"key": "k", "value": "v"}]) == {}
+    named = [
+        name
+        for name in ("agency_name", "is_organization_tracker", "management_event_selector")
+        if name in str(raised.value)
+    ]
+    assert named, str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [[{"key": "k" * 129, "value": "v"}], [{"key": "k", "value": "v" * 256}], [{"value": "v"}], [{"key": 5}], ["x"]],
+)
+def test_a_malformed_tag_answer_is_an_error(tags: list[Any]) -> None:
+    prov = provider()
+    with requests_mock.Mocker() as mock:
+        mock_iam(mock)
+        mock.get(f"{V3}/trackers", json={"trackers": [V3_TRACKER]})
+        mock.get(TAGS_URL, json={"tags": tags})
+        with pytest.raises(ApiError, match="tags"):
+            prov.read(f"{PROJECT_ID}/system", outputs(tags={"env": "prod"}, tracker_id=TRACKER_ID))
 
 
 def test_a_create_answer_without_an_id_is_looked_up_before_tagging() -> None:

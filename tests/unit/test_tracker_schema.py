@@ -147,13 +147,6 @@ def test_state_from_both_answer_shapes_agrees() -> None:
     assert nested["lts"] == {"is_lts_enabled": True, "log_group_name": "CTS", "log_topic_name": "system-trace"}
 
 
-def test_tracker_from_answer_handles_objects_lists_and_empty_answers() -> None:
-    assert tracker_schema.tracker_from_answer([]) is None
-    assert tracker_schema.tracker_from_answer({}) is None
-    assert tracker_schema.tracker_from_answer({"trackers": []}) is None
-    assert tracker_schema.tracker_from_answer([{"tracker_name": "other"}, SEED_RESPONSE]) == SEED_RESPONSE
-
-
 def test_desired_body_sends_kms_id_only_when_encryption_is_on() -> None:
     plain = tracker_schema.desired_body(
         tracker_schema.with_defaults({"bucket_name": "abc", "kms_id": "k"}), create_bucket=True

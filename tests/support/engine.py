@@ -37,8 +37,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from pulumi_cts import TrackerProvider
+from tests.support import child_environment
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PROVIDER_KEY = "__provider"
 DEFAULT_PROJECT = "pulumi-cts-example"
 DEFAULT_TYPE = "pulumi-python:dynamic/cts:Tracker"
@@ -152,11 +152,7 @@ def _drain(stream: IO[bytes], lines: list[str]) -> None:
 
 
 def _child_env(project: str, extra: Mapping[str, str] | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_ENV_PREFIXES)}
-    paths = [str(REPO_ROOT)]
-    if env.get("PYTHONPATH"):
-        paths.append(env["PYTHONPATH"])
-    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env = child_environment({k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_ENV_PREFIXES)})
     env["PULUMI_PROJECT"] = project
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra or {})
