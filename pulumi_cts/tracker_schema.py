@@ -373,17 +373,16 @@ def _comparable(values: Mapping[str, Any]) -> dict[str, Any]:
 def comparable_kept(view: Mapping[str, Any]) -> dict[str, Any]:
     """The `kept` settings in the form compared: "nothing reported" is the same as "none"."""
     compared: dict[str, Any] = {}
-    for name, none in (("management_event_selector", []), ("is_organization_tracker", False), ("tags", {})):
-        if name not in view:
-            continue
-        value = view[name]
-        if is_unknown(value):
-            compared[name] = value
-        elif name == "management_event_selector":
-            services = value.get("exclude_service") if isinstance(value, Mapping) else None
-            compared[name] = services if is_unknown(services) else sorted(services or [])
+    for name, none in (("is_organization_tracker", False), ("tags", {})):
+        if name in view:
+            compared[name] = none if view[name] is None else view[name]
+    if "management_event_selector" in view:
+        selector = view["management_event_selector"]
+        services = selector.get("exclude_service") if isinstance(selector, Mapping) else None
+        if is_unknown(selector):
+            compared["management_event_selector"] = selector
         else:
-            compared[name] = none if value is None else value
+            compared["management_event_selector"] = sorted(services or [])
     return compared
 
 
