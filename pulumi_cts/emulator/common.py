@@ -25,6 +25,8 @@ from pulumi_cts.emulator.models import (
 from pulumi_cts.emulator.models import iso_timestamp as iso_timestamp  # re-exported for the handlers and the server
 
 JSON_MIMETYPE = "application/json"
+# No CTS, IAM or control body nests deeper than a few levels; deeper JSON is refused before anything walks it.
+MAX_JSON_DEPTH = 64
 # Where the dispatcher leaves the id it answers in X-Request-Id, for the handlers' traces.
 REQUEST_ID_KEY = "pulumi_cts.emulator.request_id"
 
@@ -94,6 +96,35 @@ def body_object(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
     return value
 
 
+def _nesting(value: Any) -> int:
+    """How many arrays and objects are nested in `value`, counted without recursion."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                break
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def decode_json(raw: bytes) -> Any:
+    """JSON a client sent, decoded; ValueError for invalid JSON and for JSON nested deeper than `MAX_JSON_DEPTH`.
+
+    The one place the emulator decodes what a client sent (handlers and the request log alike).
+    """
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        # The decoder recurses once per level: thousands of levels exhaust the stack before it can say more.
+        raise ValueError(f"it is nested more than {MAX_JSON_DEPTH} levels deep") from None
+    if _nesting(value) > MAX_JSON_DEPTH:
+        raise ValueError(f"it is nested more than {MAX_JSON_DEPTH} levels deep")
+    return value
+
+
 def parse_json_body(request: Request, error: type[exceptions.EmulatorError]) -> Any:
     """The decoded JSON body; raises `error` for a wrong content type, an empty body or invalid JSON."""
     if request.mimetype != JSON_MIMETYPE:
@@ -102,7 +133,7 @@ def parse_json_body(request: Request, error: type[exceptions.EmulatorError]) -> 
     if not raw.strip():
         raise error("The request body is empty.")
     try:
-        return json.loads(raw)
+        return decode_json(raw)
     except ValueError as e:
         raise error(f"The request body is not valid JSON: {e}") from e
 

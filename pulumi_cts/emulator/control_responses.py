@@ -5,14 +5,13 @@ config). `control_client.EmulatorControl` is the client that drives it.
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
 from pulumi_cts.emulator import exceptions
 from pulumi_cts.emulator.backend import RESPONSE_SHAPES, Backend, RequestLog
-from pulumi_cts.emulator.common import json_response
+from pulumi_cts.emulator.common import decode_json, json_response
 from pulumi_cts.emulator.faults import FaultRule, FaultRules
 from pulumi_cts.emulator.models import is_valid_bucket_name
 
@@ -22,7 +21,7 @@ def _json(request: Request) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        return decode_json(raw)
     except ValueError as e:
         raise exceptions.ControlError(f"body is not valid JSON: {e}") from e
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import logging
 import socket
 import ssl
@@ -32,7 +31,7 @@ from werkzeug.wrappers import Request, Response
 
 from pulumi_cts.emulator import exceptions
 from pulumi_cts.emulator.backend import Backend, Clock, RequestLog, RequestRecord
-from pulumi_cts.emulator.common import REQUEST_ID_KEY, error_response, iso_timestamp, json_response
+from pulumi_cts.emulator.common import REQUEST_ID_KEY, decode_json, error_response, iso_timestamp, json_response
 from pulumi_cts.emulator.control_client import EmulatorControl, pinned_session
 from pulumi_cts.emulator.control_responses import ControlResponse
 from pulumi_cts.emulator.cts_v1_responses import CtsResponse
@@ -91,7 +90,7 @@ def _logged_body(service: str, request: Request) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw)
+        return decode_json(raw)
     except ValueError:
         return raw.decode("utf-8", errors="replace")
 
@@ -104,6 +103,15 @@ def _drop_connection(request: Request) -> Response:
             sock.shutdown(socket.SHUT_RDWR)
     # The server's write to the closed socket fails, and it closes the connection without a word.
     return Response(b"", status=500)
+
+
+def _internal_error(service: str, request: Request, error: Exception) -> Response:
+    """The JSON 500 of the service for a failure of the emulator itself: one log line, the traceback only at
+    debug level, so that a client's request never puts a traceback on the emulator's stderr."""
+    logger.error("unexpected %s while handling %s %s: %s", type(error).__name__, request.method, request.path, error)
+    logger.debug("traceback of the unexpected error", exc_info=error)
+    internal = exceptions.IamInternalError() if service == "iam" else exceptions.CtsInternalError()
+    return error_response(internal)
 
 
 def _bad_body(service: str, message: str) -> exceptions.EmulatorError:
@@ -141,7 +149,10 @@ class EmulatorApp:
         request = Request(environ)
         request.max_content_length = MAX_BODY_BYTES + 1
         request_id = uuid.uuid4().hex
-        response = self.dispatch(request, request_id)
+        try:
+            response = self.dispatch(request, request_id)
+        except Exception as e:  # outside every handler (faults, the request log): still a JSON answer
+            response = _internal_error(service_of(request.path), request, e)
         response.headers["X-Request-Id"] = request_id
         return response(environ, start_response)
 
@@ -206,12 +217,8 @@ class EmulatorApp:
             if isinstance(e, exceptions.GatewayError):
                 e.request_id = request_id
             return error_response(e)
-        except Exception:
-            logger.exception("unexpected error while handling %s %s", request.method, request.path)
-            internal: exceptions.EmulatorError = (
-                exceptions.IamInternalError() if service == "iam" else exceptions.CtsInternalError()
-            )
-            return error_response(internal)
+        except Exception as e:
+            return _internal_error(service, request, e)
 
     @staticmethod
     def _fault_response(fault: FaultRule, service: str, request_id: str) -> Response:

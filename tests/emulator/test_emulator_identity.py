@@ -9,7 +9,8 @@ import requests
 
 from pulumi_cts.emulator import Emulator
 from pulumi_cts.signing import AkSkAuth
-from tests.emulator.helpers import DOMAIN, Api
+from tests.emulator.helpers import Api
+from tests.support import DOMAIN
 
 EU_DE_ID = hashlib.sha256(b"eu-de").hexdigest()[:32]
 

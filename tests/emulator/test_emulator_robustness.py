@@ -14,7 +14,9 @@ import pytest
 import requests
 
 from pulumi_cts.emulator import Emulator
-from tests.emulator.helpers import TOPIC, Api, Login, assert_error
+from pulumi_cts.emulator.server import EmulatorApp
+from pulumi_cts.emulator.urls import url_map, url_paths
+from tests.emulator.helpers import TOPIC, Api, Login, assert_error, token_body
 from tests.support import BUCKET
 
 
@@ -226,3 +228,139 @@ def test_concurrent_v3_creates_of_one_name_make_exactly_one(api: Api, emulator: 
 
     assert sorted(results).count((201, "")) == 1
     assert sorted(results).count((400, code)) == 11
+
+
+NESTED = b"[" * 5000 + b"]" * 5000
+# Every route, with a path that matches it, and whether it reads a JSON body (the others ignore one).
+ROUTES = [
+    ("GET", "/v3", False),
+    ("POST", "/v3/auth/tokens", True),
+    ("GET", "/v3/projects", False),
+    ("POST", "/v1.0/{project}/tracker", True),
+    ("GET", "/v1.0/{project}/tracker", False),
+    ("DELETE", "/v1.0/{project}/tracker", False),
+    ("PUT", "/v1.0/{project}/tracker/system", True),
+    ("POST", "/v3/{project}/tracker", True),
+    ("PUT", "/v3/{project}/tracker", True),
+    ("GET", "/v3/{project}/trackers", False),
+    ("DELETE", "/v3/{project}/trackers", False),
+    ("POST", "/v3/{project}/notifications", True),
+    ("PUT", "/v3/{project}/notifications", True),
+    ("DELETE", "/v3/{project}/notifications", False),
+    ("GET", "/v3/{project}/notifications/smn", False),
+    ("GET", "/v3/{project}/traces", False),
+    ("GET", "/v3/{project}/quotas", False),
+    ("GET", "/v1.0/{project}/system/trace", False),
+    ("GET", "/v2.0/{project}/system/trace", False),
+    ("GET", "/v3/{project}/operations", False),
+    ("GET", "/v3/{project}/user-resources", False),
+    ("GET", "/v3/{project}/cts-tracker/tracker-id/tags", False),
+    ("POST", "/v3/{project}/cts-tracker/tracker-id/tags/create", True),
+    ("DELETE", "/v3/{project}/cts-tracker/tracker-id/tags/delete", True),
+    ("GET", "/v3/{domain}/resources", False),
+    ("POST", "/v3/{domain}/checkbucket", True),
+    ("POST", "/_emulator/faults", True),
+    ("POST", "/_emulator/traces", True),
+    ("PUT", "/_emulator/config", True),
+    ("POST", "/_emulator/buckets/nested-json-bucket", True),
+    ("POST", "/_emulator/kms-keys/nested-json-key", False),
+]
+
+
+def _filled(path: str, login: Login) -> str:
+    return path.format(project=login.project_id, domain=login.body["token"]["user"]["domain"]["id"])
+
+
+def test_every_route_that_may_read_a_body_is_probed() -> None:
+    adapter = url_map.bind("127.0.0.1")
+    probed = {adapter.match(path.format(project="p", domain="d"), method=method)[0] for method, path, _reads in ROUTES}
+    # Reset and token expiry read no body; removing a rule or a key is a DELETE without one.
+    bodiless = {"control.reset", "control.expire_tokens", "control.remove_fault", "control.remove_kms_key"}
+    control_reads = {e for _p, m, e in url_paths if e.startswith("control.") and m in {"POST", "PUT"}}
+    api = {e for _p, _m, e in url_paths if not e.startswith("control.")}
+    assert (api | control_reads) - bodiless <= probed
+
+
+@pytest.mark.parametrize("with_token", [False, True], ids=["no token", "token"])
+@pytest.mark.parametrize(("method", "path", "reads_body"), ROUTES, ids=[f"{m} {p}" for m, p, _r in ROUTES])
+def test_deeply_nested_json_is_a_json_client_error_and_logged(
+    api: Api,
+    emulator: Emulator,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    path: str,
+    reads_body: bool,
+    with_token: bool,
+) -> None:
+    login = api.login()
+    # A tracker to update, so that a PUT gets as far as reading its body.
+    assert api.create(login, {"bucket_name": BUCKET}).status_code == 201
+    emulator.control.clear_requests()
+    headers = {"Content-Type": "application/json", **(login.headers if with_token else {})}
+    response = api.session.request(
+        method, emulator.base_url + _filled(path, login), data=NESTED, headers=headers, timeout=10
+    )
+
+    control = path.startswith("/_emulator/")
+    # CTS checks the token before it reads a body; IAM and the control API need none.
+    needs_token = not control and path not in {"/v3", "/v3/auth/tokens"}
+    if needs_token and not with_token:
+        assert response.status_code == 401, response.text[:300]
+    elif reads_body:
+        assert response.status_code == 400, response.text[:300]
+    else:
+        assert response.status_code < 500, response.text[:300]
+    if response.status_code >= 400:
+        assert response.headers["Content-Type"].startswith("application/json")
+        body = response.json()
+        assert isinstance(body["error_msg"], str) and body["error_msg"]
+        assert isinstance(body.get("error_code", "control"), str)
+    if not control:
+        logged = [r for r in emulator.control.requests() if r["path"] == _filled(path, login)]
+        assert [(r["method"], r["status"]) for r in logged] == [(method, response.status_code)]
+    assert "Traceback" not in capfd.readouterr().err
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
+    _still_serving(api)
+
+
+def test_a_failure_of_the_emulator_itself_is_a_json_500_without_a_traceback(
+    api: Api,
+    emulator: Emulator,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = emulator.app
+    assert isinstance(app, EmulatorApp)
+    login = api.login()
+
+    def broken_handler(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a fault in a handler")
+
+    def broken_log(_record: object) -> None:
+        raise RuntimeError("a fault in the request log")
+
+    monkeypatch.setitem(app._handlers, "cts.get_tracker", broken_handler)
+    assert_error(api.get(login), 500, "CTS.0004")
+    monkeypatch.setattr(app.request_log, "append", broken_log)
+    assert_error(api.request_token(token_body()), 500, "IAM.0006")
+
+    assert "Traceback" not in capfd.readouterr().err
+    assert "a fault in a handler" in caplog.text and "a fault in the request log" in caplog.text
+    assert not [r for r in caplog.records if r.exc_info and r.levelno > 10]
+
+
+def test_json_deeper_than_any_api_body_is_refused_before_it_is_used(api: Api, emulator: Emulator) -> None:
+    login = api.login()
+    deep: object = BUCKET
+    for _ in range(100):  # the decoder copes; no handler, log or answer should have to walk it
+        deep = [deep]
+    response = api.create(login, {"bucket_name": deep})
+
+    body = assert_error(response, 400, "CTS.0003")
+    assert "nested more than 64 levels" in body["error_msg"]
+    assert emulator.control.state()["trackers"] == {}
+    (logged,) = [r for r in emulator.control.requests() if r["method"] == "POST" and r["service"] == "cts"]
+    assert logged["status"] == 400 and isinstance(logged["body"], str)
+    assert api.create(login, {"bucket_name": BUCKET}).status_code == 201

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.emulator.helpers import BUCKET, OTHER_BUCKET, Api, Login, assert_error
+from tests.emulator.helpers import Api, Login, assert_error
+from tests.support import BUCKET, OTHER_BUCKET
 
 SYSTEM: dict[str, Any] = {"tracker_type": "system", "tracker_name": "system", "obs_info": {"bucket_name": BUCKET}}
 DATA: dict[str, Any] = {

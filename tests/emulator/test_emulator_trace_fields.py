@@ -12,7 +12,8 @@ import requests
 
 from pulumi_cts.emulator import Emulator
 from pulumi_cts.signing import AkSkAuth
-from tests.emulator.helpers import BUCKET, DOMAIN, OTHER_BUCKET, TOPIC, Api, EmulatorFactory, Login, assert_error
+from tests.emulator.helpers import TOPIC, Api, EmulatorFactory, Login, assert_error
+from tests.support import BUCKET, DOMAIN, OTHER_BUCKET
 
 SYSTEM: dict[str, Any] = {"tracker_type": "system", "tracker_name": "system", "obs_info": {"bucket_name": BUCKET}}
 TRACE_FIELDS = {

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from pulumi_cts.emulator import Emulator
-from tests.emulator.helpers import BUCKET, OTHER_BUCKET, TOPIC, Api, Login, assert_error
+from tests.emulator.helpers import TOPIC, Api, Login, assert_error
+from tests.support import BUCKET, OTHER_BUCKET
 
 SYSTEM: dict[str, Any] = {
     "tracker_type": "system",

@@ -21,13 +21,9 @@ from pulumi_cts.emulator import Emulator
 from pulumi_cts.emulator.server import EmulatorApp
 from pulumi_cts.tracker_schema import OUTPUT_ONLY_FIELDS
 from pulumi_cts.transport import RetryPolicy
+from tests.reliability.fast_retries import FAST_POLICY
 from tests.reliability.hostile import HostileAnswers
 from tests.support import BUCKET, DOMAIN, PASSWORD, REGION, USER
-
-# The production policy with every wait shortened: the same number of tries, much smaller numbers.
-FAST_POLICY = RetryPolicy(
-    max_attempts=5, base_delay=0.01, max_delay=0.05, max_total_wait=3.0, connect_timeout=1.0, read_timeout=0.5
-)
 
 # The provider blob a program registers; the engine sends it in every property bag.
 BLOB = str(serialize_provider(TrackerProvider()))
@@ -104,7 +100,7 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
 class Console:
     """Someone changing the tracker through the CTS API directly, behind the stack's back."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, project_name: str = REGION) -> None:
         self.base_url = base_url
         self.session = requests.Session()
         body = {
@@ -113,7 +109,7 @@ class Console:
                     "methods": ["password"],
                     "password": {"user": {"name": "console-user", "password": "console", "domain": {"name": DOMAIN}}},
                 },
-                "scope": {"project": {"name": REGION}},
+                "scope": {"project": {"name": project_name}},
             }
         }
         answer = self.session.post(f"{base_url}/v3/auth/tokens", json=body, timeout=10)

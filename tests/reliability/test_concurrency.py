@@ -24,7 +24,6 @@ from pulumi_cts import TrackerProvider
 from pulumi_cts.emulator import Emulator
 from tests.reliability.conftest import (
     BLOB,
-    FAST_POLICY,
     Console,
     ServerView,
     make_provider,
@@ -32,6 +31,7 @@ from tests.reliability.conftest import (
     stack_config,
     token_requests,
 )
+from tests.reliability.fast_retries import FAST_POLICY
 from tests.support import BUCKET, PASSWORD
 from tests.support.engine import EngineHarness
 

@@ -16,7 +16,6 @@ import pytest
 from pulumi_cts import ApiError, AuthenticationError, TrackerProvider, TransportError
 from pulumi_cts.emulator import Emulator
 from tests.reliability.conftest import (
-    FAST_POLICY,
     checked,
     make_provider,
     program,
@@ -27,6 +26,7 @@ from tests.reliability.conftest import (
     wait_until,
     with_provider,
 )
+from tests.reliability.fast_retries import FAST_POLICY
 from tests.support import KMS_KEY, OTHER_BUCKET, PASSWORD, USER
 
 TRACKER_PATH = r"/tracker"

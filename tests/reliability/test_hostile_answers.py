@@ -24,13 +24,13 @@ from pulumi_cts import (
 from pulumi_cts.emulator import Emulator
 from tests.reliability.conftest import (
     BLOB,
-    FAST_POLICY,
     Console,
     checked,
     program,
     stack_config,
     trackers,
 )
+from tests.reliability.fast_retries import FAST_POLICY
 from tests.reliability.hostile import HTML, JSON, HostileAnswers, Recorder, Rule, as_json, echo_page
 from tests.support import BUCKET, OTHER_BUCKET, PASSWORD
 

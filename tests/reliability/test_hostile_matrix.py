@@ -26,10 +26,10 @@ import pulumi_cts.errors
 from pulumi_cts import CtsError, DataTrackerProvider, NotificationProvider, TrackerProvider, get_traces
 from pulumi_cts.emulator import Emulator
 from pulumi_cts.emulator.models import project_id_for
-from tests.support.engine import EngineCallError, EngineHarness
 from tests.reliability.conftest import stack_config
 from tests.reliability.hostile import HTML, JSON, HostileAnswers, Recorder, Rule, as_json, echo_page
 from tests.support import BUCKET, OTHER_BUCKET, PASSWORD, REGION
+from tests.support.engine import EngineCallError, EngineHarness
 
 RAW_NAMES = re.compile(
     r"\b(AttributeError|TypeError|KeyError|IndexError|ValueError|JSONDecodeError|RecursionError|UnicodeDecodeError)\b"

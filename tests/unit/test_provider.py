@@ -470,4 +470,4 @@ def test_shared_token_cache_directory_is_used_when_configured(tmp_path: Any) -> 
                 f"{PROJECT_ID}/system", engine_inputs(**SEED_REQUEST)
             )
     assert iam.call_count == 1
-    assert TOKEN not in "".join(p.name for p in cache_dir.iterdir())
+    assert TOKEN not in "".join(p.name for p in cache_dir.rglob("*"))
