@@ -25,6 +25,7 @@ SHORT = 64  # status words, types, regions
 NAME = 256  # names and ids
 LONG = 2048  # URLs, URNs, free text
 MAX_ITEMS = 10_000
+AGENCY_NAME = 64  # IAM agency names have at most 64 characters
 
 
 class Spec(Protocol):
@@ -256,6 +257,10 @@ _TRACKER_FIELDS: dict[str, Spec] = {
     "compress_type": Text(SHORT),
     "is_sort_by_service": Flag(),
     "data_bucket": Record({"data_bucket_name": Text(), "data_event": Items(Text(SHORT), 8)}),
+    # Huawei Cloud's v3
+    "management_event_selector": Record({"exclude_service": Items(Text(SHORT), 100)}),
+    "is_organization_tracker": Flag(),
+    "agency_name": Text(AGENCY_NAME),
 }
 # What a write answers (its body is optional), and one tracker of a query (which names it).
 TRACKER = Record(_TRACKER_FIELDS)
@@ -276,6 +281,7 @@ _NOTIFICATION_FIELDS: dict[str, Spec] = {
     "create_time": Whole(),
     "domain_id": Text(),
     "project_id": Text(),
+    "agency_name": Text(AGENCY_NAME),
 }
 NOTIFICATION = Record(_NOTIFICATION_FIELDS)
 QUERIED_NOTIFICATION = Record(_NOTIFICATION_FIELDS, required=("notification_id",))
@@ -310,6 +316,11 @@ TRACE = Record(
 TRACES_PAGE = Record(
     {"traces": Items(TRACE, 1000), "meta_data": Record({"count": Whole(), "marker": Text(LONG)})},
     required=("traces",),
+)
+
+# A tracker's tags (`GET .../cts-tracker/{id}/tags`): keys of at most 128, values of at most 255 characters.
+TAGS = Record(
+    {"tags": Items(Record({"key": Text(128), "value": Text(255)}, required=("key",)), 1000)}, required=("tags",)
 )
 
 TOKEN = Record(

@@ -15,6 +15,11 @@ from typing import Any
 PROVIDER_KEY = "__provider"
 STATUS_VALUES = ("enabled", "disabled")
 COMPRESS_TYPES = ("gzip", "json")
+# The one documented value: CTS creates (or uses) the cloud-service agency of that name.
+AGENCY_NAMES = ("cts_admin_trust",)
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 255
+SYSTEM_TAG_PREFIX = "_sys_"
 
 # Every pattern must match the whole value (`fully_matches`): with `re.match`, a closing `$` lets a
 # trailing newline through.
@@ -23,6 +28,8 @@ _PREFIX = re.compile(r"[A-Za-z0-9._-]{0,64}")
 _REGION = re.compile(r"[a-z0-9-]{1,64}")
 _PROJECT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _PROJECT_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+# Letters and digits of any script, spaces and _ . : / = + - @; no space at either end.
+_TAG_TEXT = re.compile(r"(?:[\w.:/=+@-](?:[\w .:/=+@-]*[\w.:/=+@-])?)?")
 
 
 def _is_placeholder(value: Any) -> bool:
@@ -185,3 +192,36 @@ def check_bucket(name: str, value: Any, failures: list[Failure]) -> None:
     problem = bucket_name_problem(value)
     if problem:
         failures.append(Failure(name, f"{name} {problem}, got {shown(value)}"))
+
+
+def check_tags(name: str, value: Any, failures: list[Failure]) -> None:
+    """Resource tags `{key: value}` as CTS's tag API takes them: keys 1 to 128 characters, values 0 to
+    255, of letters, digits, spaces and `_.:/=+-@`, no space at either end; keys not starting `_sys_`."""
+    if not known(value):
+        return
+    if not isinstance(value, Mapping):
+        failures.append(Failure(name, f"{name} must be an object of tag keys and values, got {shown(value)}"))
+        return
+    for key, tag_value in value.items():
+        where = f"{name}.{key}"
+        if not isinstance(key, str) or not 1 <= len(key) <= MAX_TAG_KEY or not fully_matches(_TAG_TEXT, key):
+            failures.append(
+                Failure(
+                    name,
+                    f"tag keys are 1 to {MAX_TAG_KEY} letters, digits, spaces and '_.:/=+-@', "
+                    f"not starting or ending with a space, got {shown(key)}",
+                )
+            )
+        elif key.startswith(SYSTEM_TAG_PREFIX):
+            reason = f"tag keys starting {SYSTEM_TAG_PREFIX!r} belong to the system, got {shown(key)}"
+            failures.append(Failure(name, reason))
+        if is_placeholder(tag_value):
+            continue
+        if not isinstance(tag_value, str) or len(tag_value) > MAX_TAG_VALUE or not fully_matches(_TAG_TEXT, tag_value):
+            failures.append(
+                Failure(
+                    where,
+                    f"{where} must be 0 to {MAX_TAG_VALUE} letters, digits, spaces and '_.:/=+-@', "
+                    f"not starting or ending with a space, got {shown(tag_value)}",
+                )
+            )

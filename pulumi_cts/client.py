@@ -10,10 +10,11 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
 
-from .answers import NOTIFICATION, TRACES_PAGE, TRACKER, Answer, Spec, notifications_in, tracker_in
+from .answers import NOTIFICATION, TAGS, TRACES_PAGE, TRACKER, Answer, Spec, notifications_in, tracker_in
 from .auth import IamClient, TokenAuth, TokenCache
 from .errors import (
     ApiError,
@@ -26,7 +27,7 @@ from .errors import (
 from .scope import Scope
 from .settings import DEFAULT_ENDPOINT, Settings
 from .token_store import FileTokenStore
-from .tracker_schema import TRACKER_NAME
+from .tracker_schema import TRACKER_NAME, user_tags
 from .transport import ErrorAnswer, RefreshableAuth, Transport, error_answer
 
 T = TypeVar("T")
@@ -38,6 +39,8 @@ ENDPOINT_SETTING = "cts:endpoint"
 _VERSIONED_SUFFIX = re.compile(r"/v(?:1\.0|2\.0|3)(?:/[^/]*)?/?$")
 
 EXISTS_CODES = frozenset({"CTS.0201", "CTS.0208"})
+# The one resource type of CTS's tag API: trackers, management and data alike, by their `id`.
+TAGGED_RESOURCE_TYPE = "cts-tracker"
 NOT_FOUND_CODES = frozenset({"CTS.0214"})
 
 _HINTS = {
@@ -225,6 +228,36 @@ class CtsClient:
         if answer.code is None:
             raise answer.error(hint="the CTS endpoint answered 404 without a CTS error code; check cts:endpoint")
         raise answer.error()
+
+    # -- tracker tags (v3, Huawei Cloud) ----------------------------------------------------------
+
+    def get_tags(self, tracker_id: str) -> dict[str, str]:
+        """`GET /v3/{project_id}/cts-tracker/{id}/tags`: the tracker's own tags, system tags left out."""
+        operation, target = "Reading the tracker's tags", self._target(tracker_id)
+        response = self._send("GET", self._tags_path(tracker_id), operation, "v3", target, idempotent=True)
+        return user_tags(Answer(response, operation, target, ENDPOINT_SETTING).read(TAGS)["tags"])
+
+    def change_tags(self, tracker_id: str, remove: Mapping[str, str], add: Mapping[str, str]) -> None:
+        """`DELETE .../tags/delete` of `remove` (by key and value), then `POST .../tags/create` of `add`.
+
+        Both may be repeated: deleting a tag that is gone or setting one that is there changes nothing.
+        """
+        for method, suffix, tags, verb in (("DELETE", "delete", remove, "Removing"), ("POST", "create", add, "Adding")):
+            if not tags:
+                continue
+            self._send(
+                method,
+                f"{self._tags_path(tracker_id)}/{suffix}",
+                f"{verb} tracker tags",
+                "v3",
+                self._target(tracker_id),
+                idempotent=True,
+                json_body={"tags": [{"key": key, "value": value} for key, value in tags.items()]},
+            )
+
+    @staticmethod
+    def _tags_path(tracker_id: str) -> str:
+        return f"/{TAGGED_RESOURCE_TYPE}/{quote(tracker_id, safe='')}/tags"
 
     # -- key-event notifications (v3) -------------------------------------------------------------
 

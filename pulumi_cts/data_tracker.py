@@ -33,6 +33,7 @@ class DataTrackerArgs:
     :param file_prefix_name: prefix of trace files in the transfer bucket.
     :param is_obs_created: let CTS create the transfer bucket.
     :param bucket_lifecycle: days trace files are kept: 0 (forever), 30, 60, 90, 180 or 1095.
+        Left out, an update keeps what the tracker has.
     :param compress_type: "gzip" (default) or "json".
     :param is_sort_by_service: put the service name in the transfer path (default True).
     :param lts: `{"is_lts_enabled": bool}`: also send traces to LTS.
@@ -41,6 +42,8 @@ class DataTrackerArgs:
     :param project_name: project of the tracker (default: the provider's).
     :param project_id: project of the tracker, by ID.
     :param region: region of that project.
+    :param tags: `{key: value}` set through CTS's tag API (rules as for `Tracker`). Declared, they
+        are the tracker's complete set of tags; undeclared, an update leaves its tags alone.
     """
 
     tracker_name: pulumi.Input[str]
@@ -57,6 +60,7 @@ class DataTrackerArgs:
     project_name: pulumi.Input[str] | None = None
     project_id: pulumi.Input[str] | None = None
     region: pulumi.Input[str] | None = None
+    tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None
 
 
 class DataTracker(Resource, module="cts", name="DataTracker"):
@@ -100,6 +104,8 @@ class DataTracker(Resource, module="cts", name="DataTracker"):
     """The account (domain) ID that owns the tracker."""
     obs_info: pulumi.Output[dict[str, Any] | None]
     """The transfer settings as CTS reports them, or None without a transfer bucket."""
+    tags: pulumi.Output[dict[str, str] | None]
+    """The tracker's tags (system tags left out) when declared; None when the program leaves them alone."""
 
     @overload
     def __init__(
@@ -126,6 +132,7 @@ class DataTracker(Resource, module="cts", name="DataTracker"):
         project_name: pulumi.Input[str] | None = None,
         project_id: pulumi.Input[str] | None = None,
         region: pulumi.Input[str] | None = None,
+        tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None,
     ) -> None: ...
 
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:

@@ -14,6 +14,7 @@ from .checks import (
     Failure,
     check_bucket,
     check_scope,
+    check_tags,
     check_trace_file_settings,
     fully_matches,
     is_placeholder,
@@ -21,6 +22,7 @@ from .checks import (
     shown,
 )
 from .fields import Field, FieldTable, changes_by, output_only, scope_fields, switch_status
+from .tracker_schema import comparable_kept
 
 RESERVED_NAMES = ("system", "system-trace")
 DATA_EVENTS = ("READ", "WRITE")
@@ -34,13 +36,16 @@ FIELDS = FieldTable(
     Field("bucket_name"),
     Field("file_prefix_name", default=""),
     Field("is_obs_created", default=False, compared=False),
-    Field("bucket_lifecycle"),
+    # CTS reports 0 (forever) when none was set: undeclared, the tracker keeps what it has.
+    Field("bucket_lifecycle", kept=True),
     Field("compress_type", default="gzip"),
     Field("is_sort_by_service", default=True),
     Field("lts", default={"is_lts_enabled": False}, nested="is_lts_enabled"),
     Field("log_file_validate", default={"is_support_validate": False}, nested="is_support_validate"),
     Field("status", default="enabled"),
     *scope_fields(),
+    # Through CTS's tag API; undeclared, the tracker keeps the tags it has (see `fields.Field.kept`).
+    Field("tags", kept=True),
     *output_only("tracker_id", "detail", "create_time", "domain_id", "obs_info"),
 )
 
@@ -87,6 +92,7 @@ def validate(news: Mapping[str, Any]) -> list[Failure]:
         and data_bucket.get("data_bucket_name") == news.get("bucket_name")
     ):
         failures.append(Failure("bucket_name", "the transfer bucket cannot be the tracked bucket (data_bucket)"))
+    check_tags("tags", news.get("tags"), failures)
     check_scope(news, failures)
     return failures
 
@@ -139,10 +145,13 @@ def with_defaults(news: Mapping[str, Any]) -> dict[str, Any]:
     return inputs
 
 
-def desired_body(inputs: Mapping[str, Any], *, create_bucket: bool, with_status: bool) -> dict[str, Any]:
+def desired_body(
+    inputs: Mapping[str, Any], *, create_bucket: bool, with_status: bool, current: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The complete v3 body: every setting explicit, so a PUT never resets one by omission.
 
-    `inputs` are complete: checked, with defaults applied.
+    `inputs` are complete: checked, with defaults applied. An undeclared `bucket_lifecycle` carries
+    the value of `current` (the tracker's state).
     """
     merged = inputs
     body: dict[str, Any] = {
@@ -163,8 +172,11 @@ def desired_body(inputs: Mapping[str, Any], *, create_bucket: bool, with_status:
             "compress_type": merged["compress_type"],
             "is_sort_by_service": bool(merged["is_sort_by_service"]),
         }
-        if merged.get("bucket_lifecycle") is not None:
-            obs_info["bucket_lifecycle"] = int(merged["bucket_lifecycle"])
+        lifecycle = merged.get("bucket_lifecycle")
+        if lifecycle is None and current is not None:
+            lifecycle = current.get("bucket_lifecycle")
+        if lifecycle is not None:
+            obs_info["bucket_lifecycle"] = int(lifecycle)
         body["obs_info"] = obs_info
     if with_status:
         body["status"] = merged["status"]
@@ -212,10 +224,10 @@ def _comparable(values: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(events, list) and all(isinstance(e, str) for e in events):
         view["data_bucket.data_event"] = sorted(events)
     view["status"] = switch_status(view["status"])
-    return view
+    return {**view, **comparable_kept(view)}
 
 
-changed_fields = changes_by(_comparable)
+changed_fields = changes_by(_comparable, FIELDS)
 # The tracked bucket and the name are fixed once created: changing them means a new tracker.
 replaced_fields = FIELDS.replaced_fields
 

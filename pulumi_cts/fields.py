@@ -25,6 +25,8 @@ class Field:
     `carried`: CTS does not report it, so a refresh keeps the previous input.
     `compared`: a difference is an in-place update; `nested` names the one key of an object value
     that is compared (reported as `name.nested`).
+    `kept`: left undeclared, it means "whatever the resource has now": it is not compared, and an
+    update carries the current value, so a setting made elsewhere (e.g. in the console) survives.
     """
 
     name: str
@@ -35,6 +37,7 @@ class Field:
     compared: bool = True
     nested: str | None = None
     identity: str | None = None
+    kept: bool = False
 
 
 def scope_fields() -> tuple[Field, ...]:
@@ -68,6 +71,7 @@ class FieldTable:
         self.fields = fields
         self.input_fields = tuple(f.name for f in fields if not f.output_only)
         self.output_only_fields = tuple(f.name for f in fields if f.output_only)
+        self.kept_fields = tuple(f.name for f in fields if f.kept)
         self.defaults = {f.name: f.default for f in fields if f.default is not None and not f.output_only}
 
     def check_known(self, news: Mapping[str, Any], failures: list[Failure]) -> None:
@@ -111,6 +115,10 @@ class FieldTable:
                 view[key] = _view(merged.get(field.name), field.nested)
         return view
 
+    def undeclared_kept(self, news: Mapping[str, Any]) -> list[str]:
+        """The `kept` fields the program leaves to the service."""
+        return [name for name in self.kept_fields if news.get(name) is None]
+
     def replaced_fields(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
         """Fields fixed once created whose declared value differs from the previous outputs, or may."""
         replaced = []
@@ -128,12 +136,16 @@ def differing(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     return [key for key in new if is_unknown(new[key]) or new[key] != old.get(key)]
 
 
-def changes_by(comparable: Callable[[Mapping[str, Any]], dict[str, Any]]) -> ChangedFields:
+def changes_by(comparable: Callable[[Mapping[str, Any]], dict[str, Any]], table: FieldTable) -> ChangedFields:
     """A resource's `changed_fields`: the settings whose declared value differs from the previous
-    outputs, or may (a preview placeholder), compared in the resource's `comparable` form."""
+    outputs, or may (a preview placeholder), compared in the resource's `comparable` form. A `kept`
+    field the program leaves undeclared is not compared."""
 
     def changed_fields(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-        return differing(comparable(olds), comparable(news))
+        declared = comparable(news)
+        for name in table.undeclared_kept(news):
+            declared.pop(name, None)
+        return differing(comparable(olds), declared)
 
     return changed_fields
 

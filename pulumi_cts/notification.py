@@ -50,6 +50,9 @@ class NotificationArgs:
     :param project_name: project of the notification (default: the provider's).
     :param project_id: project of the notification, by ID.
     :param region: region of that project.
+    :param agency_name: Huawei Cloud: "cts_admin_trust", the cloud-service agency CTS uses (created
+        when missing); the only documented value. Undeclared, an update keeps the agency the
+        notification has now.
     """
 
     notification_name: pulumi.Input[str]
@@ -62,6 +65,7 @@ class NotificationArgs:
     project_name: pulumi.Input[str] | None = None
     project_id: pulumi.Input[str] | None = None
     region: pulumi.Input[str] | None = None
+    agency_name: pulumi.Input[str] | None = None
 
 
 class Notification(Resource, module="cts", name="Notification"):
@@ -95,6 +99,8 @@ class Notification(Resource, module="cts", name="Notification"):
     """When the notification was created, in UTC milliseconds since the epoch."""
     domain_id: pulumi.Output[str | None]
     """The account (domain) ID that owns the notification."""
+    agency_name: pulumi.Output[str | None]
+    """The cloud-service agency CTS uses for the notification, or None where CTS reports none."""
 
     @overload
     def __init__(
@@ -117,6 +123,7 @@ class Notification(Resource, module="cts", name="Notification"):
         project_name: pulumi.Input[str] | None = None,
         project_id: pulumi.Input[str] | None = None,
         region: pulumi.Input[str] | None = None,
+        agency_name: pulumi.Input[str] | None = None,
     ) -> None: ...
 
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:

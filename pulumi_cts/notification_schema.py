@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .checks import (
+    AGENCY_NAMES,
     STATUS_VALUES,
     Failure,
     check_bool,
@@ -39,6 +40,8 @@ FIELDS = FieldTable(
     Field("topic_id"),
     Field("filter"),
     Field("status", default="enabled"),
+    # Huawei Cloud: undeclared, the notification keeps the agency it has (see `fields.Field.kept`).
+    Field("agency_name", kept=True),
     *scope_fields(),
     *output_only("notification_id", "notification_type", "create_time", "domain_id"),
 )
@@ -80,6 +83,7 @@ def validate(news: Mapping[str, Any]) -> list[Failure]:
         failures.append(Failure("topic_id", "topic_id is required while the notification is enabled"))
     if known(news.get("filter")):
         _check_filter(news["filter"], failures)
+    check_choice("agency_name", news.get("agency_name"), AGENCY_NAMES, failures)
     check_scope(news, failures)
     return failures
 
@@ -185,10 +189,13 @@ def with_defaults(news: Mapping[str, Any]) -> dict[str, Any]:
     return inputs
 
 
-def desired_body(inputs: Mapping[str, Any], *, notification_id: str | None = None) -> dict[str, Any]:
+def desired_body(
+    inputs: Mapping[str, Any], *, notification_id: str | None = None, current: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The complete body; with an id it is a modify body, which also carries the status.
 
-    `inputs` are complete: checked, with defaults applied.
+    `inputs` are complete: checked, with defaults applied. An undeclared `agency_name` carries the
+    value of `current` (the notification's state now), so a modify never drops it.
     """
     merged = inputs
     body: dict[str, Any] = {
@@ -201,6 +208,9 @@ def desired_body(inputs: Mapping[str, Any], *, notification_id: str | None = Non
         body["topic_id"] = merged["topic_id"]
     if merged.get("filter") is not None:
         body["filter"] = dict(merged["filter"])
+    agency = merged.get("agency_name") or (current or {}).get("agency_name")
+    if agency:
+        body["agency_name"] = agency
     if notification_id is not None:
         body["notification_id"] = notification_id
         body["status"] = merged["status"]
@@ -220,6 +230,7 @@ def state_from_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
         "status": answer.get("status") or "enabled",
         "create_time": int(answer["create_time"]) if isinstance(answer.get("create_time"), int | float) else None,
         "domain_id": answer.get("domain_id"),
+        "agency_name": answer.get("agency_name") or None,
     }
 
 
@@ -227,7 +238,7 @@ def _comparable(values: Mapping[str, Any]) -> dict[str, Any]:
     return FIELDS.comparable(with_defaults(values))
 
 
-changed_fields = changes_by(_comparable)
+changed_fields = changes_by(_comparable, FIELDS)
 # Every setting changes in place: only a scope change (see `scope`) replaces a notification.
 replaced_fields = FIELDS.replaced_fields
 # Settings from the service; the scope is carried over.

@@ -156,7 +156,7 @@ class _ScopedProvider(ResourceProvider):
         current = self._find(client, old_inputs, name)
         if current is None:
             return ReadResult(id_="", outs={})
-        state = self.schema.state_from_answer(current)
+        state = self._with_tags(client, old_inputs, self.schema.state_from_answer(current))
         return ReadResult(
             id_=resource_id(client.project_id, name),
             outs=self._outputs(old_inputs, state, client, scope),
@@ -184,6 +184,43 @@ class _ScopedProvider(ResourceProvider):
     def _remove(self, client: CtsClient, inputs: Mapping[str, Any], name: str) -> bool:
         """Delete the resource; False when it was already gone."""
         raise NotImplementedError
+
+    # -- tags (trackers of both kinds, CTS v3) ------------------------------------------------------
+
+    def _with_tags(self, client: CtsClient, inputs: Mapping[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+        """The state plus the resource's tags, read only when the program manages them (declares `tags`):
+        a program that leaves tags alone never calls the tag API, which OTC does not offer."""
+        if inputs.get("tags") is None or not state.get("tracker_id"):
+            return state
+        return {**state, "tags": client.get_tags(str(state["tracker_id"]))}
+
+    def _apply_tags(
+        self,
+        client: CtsClient,
+        inputs: Mapping[str, Any],
+        state: dict[str, Any],
+        current: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Bring the resource's tags to the declared ones, when declared: remove what is not declared,
+        add what is missing or different. `current`: the tags it has now, when known without a GET."""
+        desired = inputs.get("tags")
+        if desired is None:
+            return state
+        if not state.get("tracker_id"):
+            # Some answers carry no id: the tag API addresses the tracker by it.
+            found = self._read_back(client, inputs, self._name("", inputs), "Reading the tracker to tag it")
+            state = {**state, "tracker_id": found["tracker_id"]}
+        tracker_id = str(state.get("tracker_id") or "")
+        if not tracker_id:
+            raise self.not_found(
+                "Tagging the tracker",
+                status=404,
+                target=f"{self.noun} in project {client.project_id}",
+                error_msg="CTS reported no tracker id to tag",
+            )
+        before = client.get_tags(tracker_id) if current is None else current
+        client.change_tags(tracker_id, *tracker_schema.tag_changes(before, desired))
+        return {**state, "tags": dict(desired)}
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -276,20 +313,41 @@ class TrackerProvider(_ScopedProvider):
             return self._adopt(client, inputs, client.get_tracker(version) or {}, scope)
         state = tracker_schema.state_from_answer(answer)
         if inputs["status"] == "disabled" and state["status"] != "disabled":
-            state = self._put(client, inputs, state, just_created=answer)
+            state = self._put(client, inputs, state, before=answer)
+        # A tracker just created has no tags of its own yet.
+        state = self._apply_tags(client, inputs, state, current={})
         return CreateResult(tracker_schema.resource_id(client.project_id), self._outputs(inputs, state, client, scope))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = self._declared(news)
         client, scope = self._client_for_existing(id_, olds)
         try:
-            state = self._put(client, inputs, olds)
+            state = self._put_over(client, inputs, olds)
         except TrackerNotFoundError:
             # Deleted behind the stack's back: bring it back as declared.
             state = tracker_schema.state_from_answer(self._created(client, inputs, scope))
             if inputs["status"] == "disabled" and state["status"] != "disabled":
                 state = self._put(client, inputs, state)
+            state = self._apply_tags(client, inputs, state, current={})
+            return UpdateResult(self._outputs(inputs, state, client, scope))
+        if inputs.get("tags") is not None and inputs["tags"] != olds.get("tags"):
+            state = self._apply_tags(client, inputs, state)
         return UpdateResult(self._outputs(inputs, state, client, scope))
+
+    def _put_over(self, client: CtsClient, inputs: Mapping[str, Any], olds: Mapping[str, Any]) -> dict[str, Any]:
+        """The update's PUT. Settings the program leaves to the service go into it as the tracker has
+        them now, read with one GET first (which then also stands for the read-back)."""
+        if not tracker_schema.carries_current_settings(inputs):
+            return self._put(client, inputs, olds)
+        before = client.get_tracker(inputs["api_version"])
+        if before is None:
+            raise TrackerNotFoundError(
+                "Updating the CTS tracker",
+                status=404,
+                target=f"tracker in project {client.project_id}",
+                error_msg="the tracker is gone",
+            )
+        return self._put(client, inputs, tracker_schema.state_from_answer(before), before=before)
 
     def _create_once(self, client: CtsClient, inputs: Mapping[str, Any], scope: Scope) -> dict[str, Any] | None:
         """POST the tracker exactly once, even when the answer to the POST is lost.
@@ -349,7 +407,8 @@ class TrackerProvider(_ScopedProvider):
         self, client: CtsClient, inputs: Mapping[str, Any], current: Mapping[str, Any], scope: Scope
     ) -> CreateResult:
         """Bring an existing tracker to the declared settings and manage it from now on."""
-        state = self._put(client, inputs, tracker_schema.state_from_answer(current))
+        state = self._put(client, inputs, tracker_schema.state_from_answer(current), before=current or None)
+        state = self._apply_tags(client, inputs, state)
         return CreateResult(tracker_schema.resource_id(client.project_id), self._outputs(inputs, state, client, scope))
 
     def _put(
@@ -357,12 +416,13 @@ class TrackerProvider(_ScopedProvider):
         client: CtsClient,
         inputs: Mapping[str, Any],
         current: Mapping[str, Any],
-        just_created: Mapping[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """One PUT of the complete desired state.
+        """One PUT of the complete desired state; `current` is the tracker's state now.
 
         When the PUT answers without a body (as documented), the state is read back with one GET,
-        except right after a create: then the create's answer plus the sent body is the state.
+        unless `before` is CTS's answer from just before the PUT (a create's answer, or the GET an
+        update made to carry undeclared settings): then that answer plus the sent body is the state.
         """
         version = inputs["api_version"]
         body = tracker_schema.update_body(inputs, current)
@@ -374,8 +434,8 @@ class TrackerProvider(_ScopedProvider):
                 raise
             body = tracker_schema.update_body(inputs, current, create_bucket=False)
             answer = client.update_tracker(body, version)
-        if (answer is None or not (answer.get("bucket_name") or answer.get("obs_info"))) and just_created:
-            answer = tracker_schema.answer_after_put(just_created, body)
+        if (answer is None or not (answer.get("bucket_name") or answer.get("obs_info"))) and before:
+            answer = tracker_schema.answer_after_put(before, body)
         if answer is None or not (answer.get("bucket_name") or answer.get("obs_info")):
             return self._read_back(client, inputs, TRACKER_NAME, "Reading the CTS tracker after the update")
         return tracker_schema.state_from_answer(answer)
@@ -404,15 +464,19 @@ class DataTrackerProvider(_ScopedProvider):
         if inputs["status"] == "disabled":
             client.update_tracker(data_tracker_schema.desired_body(inputs, create_bucket=False, with_status=True), "v3")
         state = self._read_back(client, inputs, name, "Reading the data tracker")
+        # A tracker just created has no tags of its own yet.
+        state = self._apply_tags(client, inputs, state, current={})
         return CreateResult(resource_id(client.project_id, name), self._outputs(inputs, state, client, scope))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = self._declared(news)
         client, scope = self._client_for_existing(id_, olds)
         moving = inputs.get("bucket_name") != olds.get("bucket_name")
-        body = data_tracker_schema.desired_body(inputs, create_bucket=moving, with_status=True)
+        body = data_tracker_schema.desired_body(inputs, create_bucket=moving, with_status=True, current=olds)
         client.update_tracker(body, "v3")
         state = self._read_back(client, inputs, inputs["tracker_name"], "Reading the data tracker")
+        if inputs.get("tags") is not None and inputs["tags"] != olds.get("tags"):
+            state = self._apply_tags(client, inputs, state)
         return UpdateResult(self._outputs(inputs, state, client, scope))
 
     def _find(self, client: CtsClient, inputs: Mapping[str, Any], name: str) -> dict[str, Any] | None:
@@ -455,14 +519,20 @@ class NotificationProvider(_ScopedProvider):
         state = notification_schema.state_from_answer(answer)
         notification_id = str(answer["notification_id"])
         if state["status"] != inputs["status"]:
-            state = self._put(client, inputs, notification_id)
+            state = self._put(client, inputs, notification_id, state)
         outputs = self._outputs(inputs, state, client, scope)
         return CreateResult(resource_id(client.project_id, notification_id), outputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = self._declared(news)
         client, scope = self._client_for_existing(id_, olds)
-        state = self._put(client, inputs, self._name(id_, olds))
+        notification_id = self._name(id_, olds)
+        current: dict[str, Any] | None = None
+        if notification_schema.FIELDS.undeclared_kept(inputs):
+            # Settings the program leaves to the service go into the PUT as the notification has them now.
+            found = client.find_notification(notification_id=notification_id)
+            current = notification_schema.state_from_answer(found) if found else None
+        state = self._put(client, inputs, notification_id, current)
         return UpdateResult(self._outputs(inputs, state, client, scope))
 
     def _find(self, client: CtsClient, inputs: Mapping[str, Any], name: str) -> dict[str, Any] | None:
@@ -471,8 +541,15 @@ class NotificationProvider(_ScopedProvider):
     def _remove(self, client: CtsClient, inputs: Mapping[str, Any], name: str) -> bool:
         return client.delete_notification(name)
 
-    def _put(self, client: CtsClient, inputs: Mapping[str, Any], notification_id: str) -> dict[str, Any]:
-        answer = client.update_notification(notification_schema.desired_body(inputs, notification_id=notification_id))
+    def _put(
+        self,
+        client: CtsClient,
+        inputs: Mapping[str, Any],
+        notification_id: str,
+        current: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        body = notification_schema.desired_body(inputs, notification_id=notification_id, current=current)
+        answer = client.update_notification(body)
         if answer and answer.get("notification_id"):
             return notification_schema.state_from_answer(answer)
         return self._read_back(client, inputs, notification_id, "Updating the key-event notification")

@@ -25,6 +25,12 @@ class LtsArgs(TypedDict):
     is_lts_enabled: pulumi.Input[bool]
 
 
+class ManagementEventSelectorArgs(TypedDict):
+    """Services whose traces are not transferred: only "KMS" (its `createDatakey` traces)."""
+
+    exclude_service: pulumi.Input[list[str]]
+
+
 @dataclass
 class TrackerArgs:
     """Arguments of a `Tracker`; field names are the CTS API's own.
@@ -50,6 +56,19 @@ class TrackerArgs:
     :param compress_type: v3 only: "gzip" (default) or "json" trace files.
     :param is_sort_by_service: v3 only: put the cloud service name in the transfer path.
         Default True.
+    :param management_event_selector: v3 only (Huawei Cloud): `{"exclude_service": ["KMS"]}`
+        leaves KMS `createDatakey` traces out of the transfer; "KMS" is the only service CTS accepts.
+    :param is_organization_tracker: v3 only (Huawei Cloud): also transfer the traces of every
+        member account of the organization in this region.
+    :param agency_name: v3 only (Huawei Cloud): "cts_admin_trust", the cloud-service agency CTS
+        uses (CTS creates it when missing); the only documented value.
+    :param tags: v3 only (Huawei Cloud): `{key: value}` set through CTS's tag API. Keys 1-128,
+        values 0-255 characters of letters, digits, spaces and `_.:/=+-@`, no space at either end;
+        keys may not start with `_sys_`. Declared, they are the tracker's complete set of tags.
+
+    Left undeclared, `management_event_selector`, `is_organization_tracker`, `agency_name` and
+    `tags` are never changed by an update: the complete PUT carries the value the tracker has now
+    (read with a GET just before it), so a setting made in the console survives `pulumi up`.
     """
 
     bucket_name: pulumi.Input[str]
@@ -67,6 +86,10 @@ class TrackerArgs:
     api_version: pulumi.Input[str] | None = None
     compress_type: pulumi.Input[str] | None = None
     is_sort_by_service: pulumi.Input[bool] | None = None
+    management_event_selector: pulumi.Input[ManagementEventSelectorArgs] | None = None
+    is_organization_tracker: pulumi.Input[bool] | None = None
+    agency_name: pulumi.Input[str] | None = None
+    tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None
 
 
 class Tracker(Resource, module="cts", name="Tracker"):
@@ -118,6 +141,14 @@ class Tracker(Resource, module="cts", name="Tracker"):
     """CTS's own tracker UUID (the API's `id`)."""
     obs_info: pulumi.Output[dict[str, Any] | None]
     """The OBS settings as CTS reports them, e.g. `is_authorized_bucket` (v3 and newer v1.0 answers)."""
+    management_event_selector: pulumi.Output[dict[str, list[str]] | None]
+    """`{"exclude_service": [...]}` as CTS reports it, or None where CTS reports none (OTC, v1.0)."""
+    is_organization_tracker: pulumi.Output[bool | None]
+    """Whether the organization's member accounts are traced too, or None where CTS reports nothing."""
+    agency_name: pulumi.Output[str | None]
+    """The cloud-service agency CTS uses, or None."""
+    tags: pulumi.Output[dict[str, str] | None]
+    """The tracker's tags (system tags left out) when declared; None when the program leaves them alone."""
 
     @overload
     def __init__(self, resource_name: str, args: TrackerArgs, opts: pulumi.ResourceOptions | None = None) -> None: ...
@@ -143,6 +174,10 @@ class Tracker(Resource, module="cts", name="Tracker"):
         api_version: pulumi.Input[str] | None = None,
         compress_type: pulumi.Input[str] | None = None,
         is_sort_by_service: pulumi.Input[bool] | None = None,
+        management_event_selector: pulumi.Input[ManagementEventSelectorArgs] | None = None,
+        is_organization_tracker: pulumi.Input[bool] | None = None,
+        agency_name: pulumi.Input[str] | None = None,
+        tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None,
     ) -> None: ...
 
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:

@@ -12,12 +12,18 @@ from typing import Any
 
 from . import scope
 from .checks import (
+    AGENCY_NAMES,
+    SYSTEM_TAG_PREFIX,
     Failure,
+    check_bool,
     check_bucket,
+    check_choice,
     check_pattern,
     check_scope,
+    check_tags,
     check_trace_file_settings,
     is_placeholder,
+    is_unknown,
     known,
     shown,
 )
@@ -29,6 +35,11 @@ API_VERSIONS = ("v1.0", "v3")
 DEFAULT_API_VERSION = "v1.0"
 # Settings only the v3 API has; defaults as documented for v3.
 V3_ONLY_DEFAULTS: dict[str, Any] = {"compress_type": "gzip", "is_sort_by_service": True}
+# Settings of the v3 tracker body (Huawei Cloud's v3) that a program may leave to the service.
+KEPT_BODY_FIELDS = ("management_event_selector", "is_organization_tracker", "agency_name")
+V3_ONLY_FIELDS = (*V3_ONLY_DEFAULTS, *KEPT_BODY_FIELDS, "tags")
+# The services whose traces a tracker may leave out of its transfer: KMS (its createDatakey traces).
+EXCLUDABLE_SERVICES = ("KMS",)
 
 # An undeclared optional field means "the documented default", so every PUT can carry the complete
 # desired state. Read-only results are passed by programs as None placeholders so that they are
@@ -49,6 +60,11 @@ FIELDS = FieldTable(
     Field("api_version", default=DEFAULT_API_VERSION, carried=True),
     Field("compress_type"),
     Field("is_sort_by_service"),
+    # Undeclared, these keep what the tracker has (set in the console, say): see `fields.Field.kept`.
+    Field("management_event_selector", kept=True),
+    Field("is_organization_tracker", kept=True),
+    Field("agency_name", kept=True),
+    Field("tags", kept=True),
     *output_only("tracker_name", "detail", "create_time", "domain_id", "tracker_id", "obs_info"),
 )
 INPUT_FIELDS = FIELDS.input_fields
@@ -67,7 +83,7 @@ def validate(news: Mapping[str, Any], default_version: str = DEFAULT_API_VERSION
     if not is_placeholder(version) and version not in API_VERSIONS:
         failures.append(Failure("api_version", f"api_version must be 'v1.0' or 'v3', got {shown(version)}"))
     elif version == "v1.0":
-        for name in V3_ONLY_DEFAULTS:
+        for name in V3_ONLY_FIELDS:
             if news.get(name) is not None:
                 failures.append(Failure(name, f"{name} needs api_version 'v3'; the v1.0 API has no such setting"))
     FIELDS.check_known(news, failures)
@@ -96,8 +112,42 @@ def validate(news: Mapping[str, Any], default_version: str = DEFAULT_API_VERSION
             )
         )
 
+    _check_event_selector(news.get("management_event_selector"), failures)
+    if known(news.get("is_organization_tracker")):
+        check_bool("is_organization_tracker", news["is_organization_tracker"], failures)
+    check_choice("agency_name", news.get("agency_name"), AGENCY_NAMES, failures)
+    check_tags("tags", news.get("tags"), failures)
     check_scope(news, failures)
     return failures
+
+
+def _check_event_selector(value: Any, failures: list[Failure]) -> None:
+    name = "management_event_selector"
+    if not known(value):
+        return
+    if not isinstance(value, Mapping):
+        example = "{'exclude_service': ['KMS']}"
+        failures.append(Failure(name, f"{name} must be an object like {example}, got {shown(value)}"))
+        return
+    extra = sorted(str(k) for k in value if k != "exclude_service")
+    if extra:
+        failures.append(Failure(name, f"{name} accepts only 'exclude_service', not {', '.join(extra)}"))
+    services = value.get("exclude_service")
+    if not known(services):
+        return
+    allowed = " and ".join(repr(s) for s in EXCLUDABLE_SERVICES)
+    if (
+        not isinstance(services, list | tuple)
+        or any(s not in EXCLUDABLE_SERVICES for s in services if not is_placeholder(s))
+        or len(set(map(str, services))) != len(services)
+    ):
+        failures.append(
+            Failure(
+                f"{name}.exclude_service",
+                f"{name}.exclude_service lists services whose traces are not transferred; CTS accepts only "
+                f"{allowed}, each once, got {shown(services)}",
+            )
+        )
 
 
 def with_defaults(news: Mapping[str, Any], default_version: str = DEFAULT_API_VERSION) -> dict[str, Any]:
@@ -116,11 +166,15 @@ def with_defaults(news: Mapping[str, Any], default_version: str = DEFAULT_API_VE
     return FIELDS.with_defaults(inputs)
 
 
-def desired_body(inputs: Mapping[str, Any], *, create_bucket: bool) -> dict[str, Any]:
+def desired_body(
+    inputs: Mapping[str, Any], *, create_bucket: bool, current: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The complete request body for the declared inputs, in the shape of their API version.
 
     Every setting is sent explicitly, defaults included: a PUT replaces the tracker's whole
-    configuration, so leaving a field out would silently reset it (the Terraform v3 bug).
+    configuration, so leaving a field out would silently reset it (the Terraform v3 bug). The
+    settings a program may leave to the service (`KEPT_BODY_FIELDS`) carry the value of `current`
+    (the tracker's state now) when undeclared, and are left out when neither says anything.
     `inputs` are complete: checked, with defaults applied.
     """
     merged = inputs
@@ -143,6 +197,12 @@ def desired_body(inputs: Mapping[str, Any], *, create_bucket: bool) -> dict[str,
             # Huawei Cloud's v3 only: OTC's v3 has no KMS fields, so they are sent only when used.
             v3_body["is_support_trace_files_encryption"] = True
             v3_body["kms_id"] = merged["kms_id"]
+        for name in KEPT_BODY_FIELDS:
+            value = merged.get(name)
+            if value is None and current is not None:
+                value = current.get(name)
+            if value is not None:
+                v3_body[name] = _body_value(name, value)
         return v3_body
     body: dict[str, Any] = {
         "bucket_name": merged["bucket_name"],
@@ -157,16 +217,28 @@ def desired_body(inputs: Mapping[str, Any], *, create_bucket: bool) -> dict[str,
     return body
 
 
+def _body_value(name: str, value: Any) -> Any:
+    if name == "management_event_selector":
+        return {"exclude_service": list(value.get("exclude_service") or [])}
+    return bool(value) if name == "is_organization_tracker" else value
+
+
+def carries_current_settings(inputs: Mapping[str, Any]) -> bool:
+    """Whether a PUT for these inputs needs the tracker's settings now: under v3, a setting the program
+    leaves to the service must be sent with its current value, or the PUT would reset it."""
+    return inputs.get("api_version") == "v3" and any(inputs.get(name) is None for name in KEPT_BODY_FIELDS)
+
+
 def update_body(
     inputs: Mapping[str, Any], current: Mapping[str, Any], *, create_bucket: bool | None = None
 ) -> dict[str, Any]:
-    """The PUT body: the complete desired state, status included.
+    """The PUT body: the complete desired state, status included; `current` is the tracker's state.
 
     `is_obs_created` asks CTS to create the bucket, which only makes sense when the tracker moves
     to a bucket it does not use yet (unless `create_bucket` decides otherwise).
     """
     moving = inputs.get("bucket_name") != current.get("bucket_name")
-    body = desired_body(inputs, create_bucket=moving if create_bucket is None else create_bucket)
+    body = desired_body(inputs, create_bucket=moving if create_bucket is None else create_bucket, current=current)
     body["status"] = inputs["status"]
     return body
 
@@ -235,10 +307,38 @@ def state_from_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
         "compress_type": _pick(answer, "compress_type"),
         "is_sort_by_service": _pick(answer, "is_sort_by_service"),
         "obs_info": dict(answer["obs_info"]) if isinstance(answer.get("obs_info"), Mapping) else None,
+        # Huawei Cloud's v3 reports these; OTC's answers lack them (None: CTS reports nothing).
+        "management_event_selector": event_selector_from_answer(answer.get("management_event_selector")),
+        "is_organization_tracker": answer.get("is_organization_tracker"),
+        "agency_name": answer.get("agency_name") or None,
     }
     if isinstance(state["create_time"], int | float):
         state["create_time"] = int(state["create_time"])
     return state
+
+
+def event_selector_from_answer(value: Any) -> dict[str, list[str]] | None:
+    """`{"exclude_service": [...]}` (sorted, once each) from an answer's `management_event_selector`, or None."""
+    if not isinstance(value, Mapping):
+        return None
+    return {"exclude_service": sorted(set(value.get("exclude_service") or []))}
+
+
+def user_tags(listed: list[Mapping[str, Any]]) -> dict[str, str]:
+    """`{key: value}` of a tag query's (checked) `tags`, without the system's own (`_sys_...`)."""
+    return {
+        str(tag["key"]): str(tag.get("value") or "")
+        for tag in listed
+        if not str(tag["key"]).startswith(SYSTEM_TAG_PREFIX)
+    }
+
+
+def tag_changes(current: Mapping[str, str], desired: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(tags to delete, tags to create) that turn `current` into `desired`; a changed value is
+    deleted with its old value, then created with the new one."""
+    remove = {k: v for k, v in current.items() if desired.get(k) != v}
+    add = {k: v for k, v in desired.items() if current.get(k) != v}
+    return remove, add
 
 
 def inputs_from_state(state: Mapping[str, Any], old_inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -267,10 +367,26 @@ def _comparable(values: Mapping[str, Any]) -> dict[str, Any]:
     if view["is_support_trace_files_encryption"] is False:
         view["kms_id"] = None
     view["status"] = switch_status(view["status"])
-    return view
+    return {**view, **comparable_kept(view)}
 
 
-changed_fields = changes_by(_comparable)
+def comparable_kept(view: Mapping[str, Any]) -> dict[str, Any]:
+    """The `kept` settings in the form compared: "nothing reported" is the same as "none"."""
+    compared: dict[str, Any] = {}
+    for name, none in (("is_organization_tracker", False), ("tags", {})):
+        if name in view:
+            compared[name] = none if view[name] is None else view[name]
+    if "management_event_selector" in view:
+        selector = view["management_event_selector"]
+        services = selector.get("exclude_service") if isinstance(selector, Mapping) else None
+        if is_unknown(selector):
+            compared["management_event_selector"] = selector
+        else:
+            compared["management_event_selector"] = sorted(services or [])
+    return compared
+
+
+changed_fields = changes_by(_comparable, FIELDS)
 # None of the tracker's settings is fixed: only a scope change (see `scope`) replaces it.
 replaced_fields = FIELDS.replaced_fields
 

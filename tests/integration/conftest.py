@@ -88,6 +88,23 @@ class CtsApi:
         )
         answer.raise_for_status()
 
+    def v3(self, method: str, path: str, body: Any = None, **params: str) -> requests.Response:
+        """One call to `/v3/{project_id}{path}`, as the console would make it; an error fails the test."""
+        answer = self.session.request(
+            method, f"{self.base_url}/v3/{self.project_id}{path}", json=body, params=params or None, timeout=10
+        )
+        answer.raise_for_status()
+        return answer
+
+    def v3_tracker(self, name: str = "system") -> dict[str, Any]:
+        trackers = self.v3("GET", "/trackers", tracker_name=name).json()["trackers"]
+        assert len(trackers) == 1, trackers
+        return dict(trackers[0])
+
+    def tags(self, tracker_id: str) -> dict[str, str]:
+        listed = self.v3("GET", f"/cts-tracker/{tracker_id}/tags").json()["tags"]
+        return {str(tag["key"]): str(tag["value"]) for tag in listed}
+
     def close(self) -> None:
         self.session.close()
 

@@ -264,6 +264,8 @@ def test_notification_lifecycle() -> None:
         mock_iam(mock)
         post = mock.post(f"{V3}/notifications", status_code=201, json=NOTIFY_ANSWER)
         created = prov.create(checked(prov, NOTIFY_INPUTS))
+        # The update reads the notification first: a setting left to the service keeps its value.
+        mock.get(f"{V3}/notifications/smn", json={"notifications": [NOTIFY_ANSWER]})
         put = mock.put(f"{V3}/notifications", json={**NOTIFY_ANSWER, "status": "disabled"})
         updated = prov.update(
             created.id, engine_inputs(**(created.outs or {})), checked(prov, {**NOTIFY_INPUTS, "status": "disabled"})
