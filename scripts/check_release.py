@@ -213,7 +213,17 @@ def run_example_through_local_runner(bin_dir: Path, work: Path, emulator_url: st
         "cts:userName=release-check",
         f"bucketName={BUCKET}",
     ]
-    common = ["--cwd", str(ROOT), "--stack", "release-check", "--state-dir", str(work / "state")]
+    # The example program in a project of its own whose virtualenv is the one the wheel went into, so the
+    # program and its provider process import the built package, not this checkout's.
+    project = work / "example"
+    shutil.copytree(
+        ROOT / "examples" / "pulumi-project", project, ignore=shutil.ignore_patterns(".venv", "__pycache__")
+    )
+    (project / "Pulumi.yaml").write_text(
+        "name: pulumi-cts-example\n"
+        f"runtime:\n  name: python\n  options:\n    virtualenv: {json.dumps(str(bin_dir.parent))}\n"
+    )
+    common = ["--cwd", str(project), "--stack", "release-check", "--state-dir", str(work / "state")]
     common += [f"--config={item}" for item in settings] + ["--secret=cts:password=release-check-password"]
     for operation, extra in (("up", []), ("preview", ["--expect-no-changes"]), ("destroy", [])):
         run([cli, "local", operation, *common, *extra], cwd=work, env=clean_env(), timeout=600)
