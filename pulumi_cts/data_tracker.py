@@ -94,6 +94,9 @@ class DataTracker(Resource, module="cts", name="DataTracker"):
     """The project the tracker lives in, by ID (the first part of the resource id)."""
     region: pulumi.Output[str]
     """The region of that project."""
+    declared_scope: pulumi.Output[list[str]]
+    """Which of `project_name`, `project_id` and `region` the program declared; a refresh keeps only those
+    as inputs (the outputs above hold where the resource really lives either way)."""
     tracker_id: pulumi.Output[str | None]
     """CTS's own tracker UUID (the API's `id`)."""
     detail: pulumi.Output[str | None]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .checks import Failure, check_known_properties, is_unknown
-from .scope import SCOPE_FIELDS
+from .scope import DECLARED_SCOPE, SCOPE_FIELDS
 
 ChangedFields = Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]
 
@@ -41,8 +41,10 @@ class Field:
 
 
 def scope_fields() -> tuple[Field, ...]:
-    """The per-resource scope overrides every resource accepts; a change moves it (see `scope`)."""
-    return tuple(Field(name, carried=True, compared=False) for name in SCOPE_FIELDS)
+    """The per-resource scope overrides every resource accepts; a change moves it (see `scope`). The
+    outputs record which of them the program declared, so that a refresh carries over only those."""
+    declared = tuple(Field(name, carried=True, compared=False) for name in SCOPE_FIELDS)
+    return (*declared, Field(DECLARED_SCOPE, output_only=True))
 
 
 def output_only(*names: str) -> tuple[Field, ...]:

@@ -91,6 +91,9 @@ class Notification(Resource, module="cts", name="Notification"):
     """The project the notification lives in, by ID (the first part of the resource id)."""
     region: pulumi.Output[str]
     """The region of that project."""
+    declared_scope: pulumi.Output[list[str]]
+    """Which of `project_name`, `project_id` and `region` the program declared; a refresh keeps only those
+    as inputs (the outputs above hold where the resource really lives either way)."""
     notification_id: pulumi.Output[str]
     """CTS's own notification ID, the second part of the resource id."""
     notification_type: pulumi.Output[str]

@@ -33,7 +33,18 @@ from .errors import (
     TrackerNotFoundError,
 )
 from .fields import ResourceSchema
-from .scope import Scope, name_of_id, project_of_id, replaced_scope_fields, resource_id, resource_scope
+from .scope import (
+    DECLARED_SCOPE,
+    SCOPE_FIELDS,
+    Scope,
+    declared_scope,
+    declared_scope_of_state,
+    name_of_id,
+    project_of_id,
+    replaced_scope_fields,
+    resource_id,
+    resource_scope,
+)
 from .settings import ConfigLookup, Settings, resolve
 from .tracker_schema import TRACKER_NAME
 
@@ -157,11 +168,14 @@ class _ScopedProvider(ResourceProvider):
         if current is None:
             return ReadResult(id_="", outs={})
         state = self._with_tags(client, old_inputs, self.schema.state_from_answer(current))
+        declared = declared_scope_of_state(props)
+        # Scope and provider switches are carried over (CTS does not report them), the scope only as
+        # far as the program declared it: the outputs also hold the project and region it resolved to.
+        carried = {k: v for k, v in old_inputs.items() if k not in SCOPE_FIELDS or k in declared}
         return ReadResult(
             id_=resource_id(client.project_id, name),
-            outs=self._outputs(old_inputs, state, client, scope),
-            # Scope and provider switches are carried over: CTS does not report them.
-            inputs=self.schema.inputs_from_state(state, old_inputs),
+            outs=self._outputs(old_inputs, state, client, scope, declared),
+            inputs=self.schema.inputs_from_state(state, carried),
         )
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -261,15 +275,21 @@ class _ScopedProvider(ResourceProvider):
 
     @staticmethod
     def _outputs(
-        inputs: Mapping[str, Any], state: Mapping[str, Any], client: CtsClient, scope: Scope
+        inputs: Mapping[str, Any],
+        state: Mapping[str, Any],
+        client: CtsClient,
+        scope: Scope,
+        declared: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Declared inputs, then what CTS reports, then where the resource really lives."""
+        """Declared inputs, then what CTS reports, then where the resource really lives and which of
+        that the program declared (`declared` defaults to the scope fields `inputs` set)."""
         outs: dict[str, Any] = {
             **inputs,
             **state,
             "project_id": client.project_id,
             "project_name": client.project_name or scope.project_name,
             "region": scope.region,
+            DECLARED_SCOPE: declared_scope(inputs) if declared is None else declared,
         }
         outs.pop(PROVIDER_KEY, None)
         return outs

@@ -12,6 +12,9 @@ from typing import Any
 from .checks import is_unknown
 
 SCOPE_FIELDS = ("project_name", "project_id", "region")
+# The output that records which scope fields the program declared: the outputs always hold the resolved
+# project and region, and a refresh, which sees only the outputs, must not turn those into inputs.
+DECLARED_SCOPE = "declared_scope"
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,22 @@ class Scope:
     def describe(self) -> str:
         project = self.project_id or self.project_name
         return f"project {project} in {self.region}"
+
+
+def declared_scope(inputs: Mapping[str, Any]) -> list[str]:
+    """The scope fields a program sets (an Unknown counts: it will be set)."""
+    return [key for key in SCOPE_FIELDS if inputs.get(key) is not None]
+
+
+def declared_scope_of_state(outputs: Mapping[str, Any]) -> list[str]:
+    """The scope fields the program had declared, as its outputs record them.
+
+    A state written before the record existed counts every scope field it holds as declared.
+    """
+    recorded = outputs.get(DECLARED_SCOPE)
+    if isinstance(recorded, list):
+        return [key for key in SCOPE_FIELDS if key in recorded]
+    return declared_scope(outputs)
 
 
 def region_of_project(project_name: str) -> str:

@@ -121,6 +121,9 @@ class Tracker(Resource, module="cts", name="Tracker"):
     """The project the tracker lives in, by ID (the first part of the resource id)."""
     region: pulumi.Output[str]
     """The region of that project."""
+    declared_scope: pulumi.Output[list[str]]
+    """Which of `project_name`, `project_id` and `region` the program declared; a refresh keeps only those
+    as inputs (the outputs above hold where the resource really lives either way)."""
     adopt_existing: pulumi.Output[bool]
     """Whether an existing tracker may be taken over on create (as declared)."""
     tracker_name: pulumi.Output[str]

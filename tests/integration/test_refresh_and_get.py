@@ -1,8 +1,8 @@
 """Refresh and `get()` of all three resources through the engine protocol against the emulator.
 
 A refresh keeps the declared scope (`project_name`, `region`) in the refreshed inputs, since CTS
-does not report it. `get()` registers only placeholders and an id; the engine then sends Read
-with those placeholders as both state and inputs.
+does not report it, and adds none that the program left to the provider. `get()` registers only
+placeholders and an id; the engine then sends Read with those placeholders as both state and inputs.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pytest
 from pulumi.dynamic import Resource
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
@@ -19,6 +20,7 @@ from pulumi.runtime.config import set_all_config
 
 from pulumi_cts import DataTracker, Notification, Tracker
 from pulumi_cts.checks import PROVIDER_KEY
+from pulumi_cts.scope import DECLARED_SCOPE, SCOPE_FIELDS
 from tests.integration.conftest import CtsApi
 from tests.support import BUCKET, KMS_KEY, OTHER_BUCKET, REGION
 from tests.support.engine import EngineHarness
@@ -124,3 +126,48 @@ def test_notification_get_reads_by_id_alone(notification_engine: EngineHarness, 
     outputs = read_by_id(notification_engine, lambda: Notification.get("found", created.id))
     assert outputs["notification_id"] == created.outputs["notification_id"]
     assert outputs["notification_name"] == "all_key_events" and outputs["operation_type"] == "complete"
+
+
+PROGRAMS = {
+    "configured_engine": tracker_program,
+    "data_engine": data_tracker_program,
+    "notification_engine": notification_program,
+}
+
+
+@pytest.mark.parametrize("engine_name", list(PROGRAMS))
+def test_refresh_invents_no_scope_the_program_left_to_the_provider(
+    request: pytest.FixtureRequest, engine_name: str
+) -> None:
+    engine: EngineHarness = request.getfixturevalue(engine_name)
+    program = PROGRAMS[engine_name]()
+    created = engine.create(engine.check({}, program).inputs)
+    assert created.outputs[DECLARED_SCOPE] == []
+    read = engine.read(created.id, created.outputs)
+    assert read.inputs is not None
+    # The outputs say where the resource lives; the refreshed inputs stay what the program declared.
+    assert read.outputs["region"] == REGION and read.outputs["project_id"] == created.outputs["project_id"]
+    assert [key for key in SCOPE_FIELDS if key in read.inputs] == []
+    assert read.outputs[DECLARED_SCOPE] == []
+
+
+def test_refresh_keeps_only_the_part_of_the_scope_that_was_declared(configured_engine: EngineHarness) -> None:
+    created = configured_engine.create(configured_engine.check({}, {**tracker_program(), "region": REGION}).inputs)
+    assert created.outputs[DECLARED_SCOPE] == ["region"]
+    read = configured_engine.read(created.id, created.outputs)
+    assert read.inputs is not None
+    assert {key: read.inputs.get(key) for key in SCOPE_FIELDS} == {
+        "project_name": None,
+        "project_id": None,
+        "region": REGION,
+    }
+
+
+def test_a_state_written_before_the_record_keeps_every_scope_field_it_holds(
+    configured_engine: EngineHarness,
+) -> None:
+    created = configured_engine.create(configured_engine.check({}, tracker_program()).inputs)
+    older = {k: v for k, v in created.outputs.items() if k != DECLARED_SCOPE}
+    read = configured_engine.read(created.id, older)
+    assert read.inputs is not None
+    assert read.inputs["region"] == REGION and read.inputs["project_id"] == created.outputs["project_id"]

@@ -21,6 +21,7 @@ from pulumi_cts.answers import (
     notifications_in,
     tracker_in,
 )
+from pulumi_cts.scope import DECLARED_SCOPE
 from pulumi_cts.transport import error_answer
 
 from .fakes import OBS_INFO_RESPONSE, SEED_RESPONSE
@@ -119,8 +120,10 @@ def test_every_field_a_resource_reports_is_in_its_answer_table(schema: Any, tabl
     """A field missing from the answer table would be dropped silently: add it there in one line."""
     obs_info = table.fields.get("obs_info")
     nested = obs_info.fields if isinstance(obs_info, Record) else {}
-    # Tags come from the tag API's own answer (`TAGS`), not from the tracker's.
-    reported = [f.name for f in schema.FIELDS.fields if not f.carried and f.name not in ("tracker_id", "tags")]
+    # Tags come from the tag API's own answer (`TAGS`), not from the tracker's; the declared scope is the
+    # provider's own record.
+    own = ("tracker_id", "tags", DECLARED_SCOPE)
+    reported = [f.name for f in schema.FIELDS.fields if not f.carried and f.name not in own]
     assert [name for name in reported if name not in table.fields and name not in nested] == []
     assert "tracker_id" not in reported or "id" in table.fields
     assert "tags" not in schema.FIELDS.input_fields or "tags" in TAGS.fields
