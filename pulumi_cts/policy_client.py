@@ -317,7 +317,10 @@ class PolicyAnalyzer:
 
     def analyze(self, resource: StackResource) -> list[Violation]:
         """`Analyze`: the resource policies on one resource's inputs."""
-        return self._call(self._stub.Analyze, self._request(resource), "Analyze", self._violations)  # type: ignore[no-any-return]
+        # A resource policy's diagnostic carries no URN: it is the analyzed resource's, as the engine reports it.
+        return self._call(  # type: ignore[no-any-return]
+            self._stub.Analyze, self._request(resource), "Analyze", lambda r: self._violations(r, resource.urn)
+        )
 
     def analyze_stack(self, resources: Iterable[StackResource]) -> list[Violation]:
         """`AnalyzeStack`: the stack policies on every resource of the stack."""
@@ -361,9 +364,11 @@ class PolicyAnalyzer:
         return request
 
     @staticmethod
-    def _violations(response: Any) -> list[Violation]:
+    def _violations(response: Any, urn: str = "") -> list[Violation]:
         return [
-            Violation(d.policyPackName, d.policyName, LEVELS[d.enforcementLevel], d.message, d.urn, d.description)
+            Violation(
+                d.policyPackName, d.policyName, LEVELS[d.enforcementLevel], d.message, d.urn or urn, d.description
+            )
             for d in response.diagnostics
         ]
 

@@ -107,6 +107,11 @@ class Project:
     unknown: bool = False
 
     @property
+    def resolved(self) -> bool:
+        """Both ID and name: the project of stored outputs, not a scope a program declared."""
+        return bool(self.project_id and self.project_name)
+
+    @property
     def is_default(self) -> bool:
         return not self.unknown and not self.project_id and not self.project_name
 
@@ -143,7 +148,13 @@ def project_of(resource: Resource, default: Project | None = None) -> Project:
 
 
 def same_project(a: Project, b: Project) -> bool | None:
-    """True, False, or None when it cannot be told (unknown scope, or one side named differently)."""
+    """True, False, or None when it cannot be told.
+
+    It cannot be told when a scope is unknown, when one side names the project by ID and the other
+    by name, or when one side is the unnamed default project and the other a resource as stored
+    after an update (its outputs name the project it really lives in, which may be the default).
+    A default-scoped resource and one that declares another project address different projects.
+    """
     if a.unknown or b.unknown:
         return None
     if a.project_id and b.project_id:
@@ -152,6 +163,9 @@ def same_project(a: Project, b: Project) -> bool | None:
         return a.project_name == b.project_name
     if a.is_default and b.is_default:
         return True
+    if a.is_default or b.is_default:
+        other = b if a.is_default else a
+        return None if other.resolved else False
     return None
 
 
