@@ -148,7 +148,7 @@ def _trace_files_encrypted(args: ResourceValidationArgs, report: ReportViolation
     if exceptions & {tracker.name, tracker.urn, *project.keys()}:
         return
     encrypted = tracker.props.get(
-        "is_support_trace_files_encryption", schema.DEFAULTS.get("is_support_trace_files_encryption", False)
+        "is_support_trace_files_encryption", schema.DEFAULTS["is_support_trace_files_encryption"]
     )
     kms_id = tracker.props.get("kms_id")
     if is_unknown(encrypted):
@@ -191,7 +191,7 @@ trace_files_encrypted = ResourceValidationPolicy(
 
 
 def _validation_flag(resource: Resource) -> Any:
-    value = resource.props.get("log_file_validate")
+    value = resource.props.get("log_file_validate", schema.DEFAULTS["log_file_validate"])
     if is_unknown(value):
         return value
     if isinstance(value, Mapping):
