@@ -109,3 +109,20 @@ def test_stopping_the_pack_ends_its_process() -> None:
     analyzer.close()
 
     assert process.poll() is not None
+
+
+def test_a_policy_that_raises_is_reported_as_a_pack_error(tmp_path: Path) -> None:
+    crashing = write_pack(
+        tmp_path / "crashing",
+        "from pulumi_policy import PolicyPack, ResourceValidationPolicy\n\n"
+        "def explode(args, report_violation):\n"
+        "    raise ValueError('policy bug: no such field')\n\n"
+        "PolicyPack('crashing', policies=[ResourceValidationPolicy(name='explode', description='Boom.', "
+        "validate=explode)])\n",
+    )
+
+    with (
+        PolicyAnalyzer(crashing) as analyzer,
+        pytest.raises(PolicyPackError, match="crashing failed in Analyze: .*policy bug: no such field"),
+    ):
+        analyzer.analyze(tracker())
