@@ -123,6 +123,6 @@ def test_a_policy_that_raises_is_reported_as_a_pack_error(tmp_path: Path) -> Non
 
     with (
         PolicyAnalyzer(crashing) as analyzer,
-        pytest.raises(PolicyPackError, match="crashing failed in Analyze: .*policy bug: no such field"),
+        pytest.raises(PolicyPackError, match=r"crashing failed in Analyze: .*policy bug: no such field"),
     ):
         analyzer.analyze(tracker())
