@@ -14,20 +14,12 @@ from pulumi.runtime import rpc
 from pulumi_cts.policy_client import PolicyAnalyzer, StackResource
 from tests.integration.conftest import BUCKET, KMS_KEY
 from tests.integration.engine import DEFAULT_TYPE, EngineHarness
+from tests.policy.shapes import EXAMPLE_PROGRAM
 
 PACK_DIR = Path(__file__).resolve().parents[2] / "policy-pack"
 
-# What examples/pulumi-project/__main__.py registers with bucketName and kmsKeyId in its config.
-EXAMPLE: dict[str, Any] = {
-    "bucket_name": BUCKET,
-    "file_prefix_name": "trace",
-    "is_support_trace_files_encryption": True,
-    "kms_id": KMS_KEY,
-    "log_file_validate": {"is_support_validate": True},
-    "lts": {"is_lts_enabled": False},
-    "status": "enabled",
-    "adopt_existing": False,
-}
+# The example program's tracker, pointed at the emulator's bucket and key.
+EXAMPLE: dict[str, Any] = {**EXAMPLE_PROGRAM, "bucket_name": BUCKET, "kms_id": KMS_KEY}
 
 
 @pytest.fixture(scope="module")
