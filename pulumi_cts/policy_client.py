@@ -418,6 +418,45 @@ def parse_info(response: Any) -> PackInfo:
     return PackInfo(response.name, response.version, policies, initial)
 
 
+def start_policy_packs(
+    pack_dirs: Sequence[str | Path],
+    config_file: str | Path | None = None,
+    *,
+    python: str | None = None,
+    stack_config: Mapping[str, str] | None = None,
+    project: str = "",
+    stack: str = "",
+    dry_run: bool = True,
+) -> list[PolicyAnalyzer]:
+    """Start every pack of `--policy-pack DIR...` with the one `--policy-pack-config FILE`.
+
+    Each pack gets the entries that name its policies ("all" goes to every pack); an entry that
+    names a policy of no pack is an error, as is a pack that does not start. Nothing is left
+    running when this raises.
+    """
+    config = read_policy_config(config_file) if config_file is not None else {}
+    started: list[PolicyAnalyzer] = []
+    try:
+        for folder in pack_dirs:
+            started.append(
+                PolicyAnalyzer(
+                    folder, python=python, stack_config=stack_config, project=project, stack=stack, dry_run=dry_run
+                )
+            )
+        names = {p.name for analyzer in started for p in analyzer.info.policies}
+        strays = sorted(k for k in config if k != "all" and k not in names)
+        if strays:
+            raise PolicyPackError(f"{config_file} names {', '.join(strays)}, a policy of none of the policy packs")
+        for analyzer in started:
+            mine = {p.name for p in analyzer.info.policies} | {"all"}
+            analyzer.configure({k: v for k, v in config.items() if k in mine})
+    except BaseException:
+        for analyzer in started:
+            analyzer.close()
+        raise
+    return started
+
+
 def check_stack(
     analyzers: Sequence[PolicyAnalyzer], inputs: Sequence[StackResource], outputs: Sequence[StackResource] | None = None
 ) -> list[Violation]:

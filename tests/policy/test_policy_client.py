@@ -4,12 +4,20 @@ composing the CTS policies into a pack of one's own."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pulumi_cts.policy_client import PolicyAnalyzer, PolicyPackError, read_policy_config, resolve_policy_config
+from pulumi_cts.policy_client import (
+    PolicyAnalyzer,
+    PolicyPackError,
+    check_stack,
+    read_policy_config,
+    resolve_policy_config,
+    start_policy_packs,
+)
 from tests.policy.conftest import PACK_DIR
 from tests.policy.shapes import tracker
 
@@ -126,3 +134,48 @@ def test_a_policy_that_raises_is_reported_as_a_pack_error(tmp_path: Path) -> Non
         pytest.raises(PolicyPackError, match=r"crashing failed in Analyze: .*policy bug: no such field"),
     ):
         analyzer.analyze(tracker())
+
+
+def test_several_packs_share_one_config_file(tmp_path: Path) -> None:
+    acme = write_pack(tmp_path / "acme", CUSTOM_PACK.replace("*cts_policies(), ", ""))
+    config = tmp_path / "policy-config.json"
+    config.write_text(json.dumps({"acme-no-lts": "mandatory", "cts-tracker-enabled": "advisory"}))
+
+    analyzers = start_policy_packs([PACK_DIR, acme], config, stack="dev")
+    try:
+        violations = check_stack(analyzers, [tracker(status="disabled", lts={"is_lts_enabled": True})])
+    finally:
+        for analyzer in analyzers:
+            analyzer.close()
+
+    found = sorted(
+        (v.pack, v.policy, v.level) for v in violations if v.policy in ("acme-no-lts", "cts-tracker-enabled")
+    )
+    assert found == [("acme-compliance", "acme-no-lts", "mandatory"), ("pulumi-cts", "cts-tracker-enabled", "advisory")]
+
+
+def test_a_config_naming_no_pack_policy_stops_everything(tmp_path: Path) -> None:
+    config = tmp_path / "policy-config.json"
+    config.write_text(json.dumps({"cts-tracker-enabeld": "mandatory"}))
+
+    before = live_children()
+
+    with pytest.raises(PolicyPackError, match="names cts-tracker-enabeld, a policy of none of the policy packs"):
+        start_policy_packs([PACK_DIR], config)
+
+    assert live_children() == before
+
+
+def live_children() -> set[int]:
+    """Running child processes of this one (Linux /proc)."""
+    children = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if int(parent) == os.getpid() and state != "Z":
+            children.add(int(entry.name))
+    return children
