@@ -31,7 +31,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.deserialize import serialize_properties
 
-from . import data_tracker_schema, schema
+from . import data_tracker_schema, tracker_schema
+from .checks import is_unknown, known
 from .policy_facts import (
     CTS_TYPES,
     DATA_TRACKER_TYPE,
@@ -42,14 +43,12 @@ from .policy_facts import (
     Resource,
     buckets_in,
     is_enabled,
-    known,
     plain,
     project_of,
     public_access,
     same_project,
     short_expirations,
 )
-from .schema import is_unknown
 
 PACK_NAME = "pulumi-cts"
 TRACKER_ENABLED = "cts-tracker-enabled"
@@ -148,7 +147,7 @@ def _trace_files_encrypted(args: ResourceValidationArgs, report: ReportViolation
     if exceptions & {tracker.name, tracker.urn, *project.keys()}:
         return
     encrypted = tracker.props.get(
-        "is_support_trace_files_encryption", schema.DEFAULTS["is_support_trace_files_encryption"]
+        "is_support_trace_files_encryption", tracker_schema.FIELDS.defaults["is_support_trace_files_encryption"]
     )
     kms_id = tracker.props.get("kms_id")
     if is_unknown(encrypted):
@@ -191,7 +190,7 @@ trace_files_encrypted = ResourceValidationPolicy(
 
 
 def _validation_flag(resource: Resource) -> Any:
-    value = resource.props.get("log_file_validate", schema.DEFAULTS["log_file_validate"])
+    value = resource.props.get("log_file_validate", tracker_schema.FIELDS.defaults["log_file_validate"])
     if is_unknown(value):
         return value
     if isinstance(value, Mapping):
@@ -322,7 +321,7 @@ def _check_bucket_lifecycle(tracker: Resource, minimum: float, report: ReportVio
     if not known(tracker.props.get("bucket_name")) or not isinstance(days, int | float) or isinstance(days, bool):
         return
     if 0 < days < minimum:
-        longer = [d for d in data_tracker_schema.BUCKET_LIFECYCLE_DAYS if d == 0 or d >= minimum]
+        longer = [d for d in data_tracker_schema.BUCKET_LIFECYCLE_CHOICES if d == 0 or d >= minimum]
         choices = ", ".join(str(d) for d in longer)
         report(
             f"{tracker.label}: bucket_lifecycle is {days:g}, so CTS deletes transferred trace files after {days:g} "

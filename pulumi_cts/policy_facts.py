@@ -14,7 +14,7 @@ from typing import Any
 
 from pulumi.output import Unknown
 
-from .schema import is_unknown
+from .checks import is_unknown, known
 
 TRACKER_TYPE = "pulumi-python:dynamic/cts:Tracker"
 DATA_TRACKER_TYPE = "pulumi-python:dynamic/cts:DataTracker"
@@ -57,7 +57,7 @@ _READ_PERMISSIONS = ("READ", "FULL_CONTROL")
 
 
 def unknown() -> Unknown:
-    """A preview placeholder, the SDK's own kind (so `schema.is_unknown` recognises it)."""
+    """A preview placeholder, the SDK's own kind (so `checks.is_unknown` recognises it)."""
     return Unknown()  # type: ignore[no-untyped-call]
 
 
@@ -72,10 +72,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     return value
-
-
-def known(value: Any) -> bool:
-    return value is not None and not is_unknown(value)
 
 
 @dataclass(frozen=True)

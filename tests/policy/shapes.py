@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pulumi_cts import schema
+from pulumi_cts import tracker_schema
 from pulumi_cts.policy_client import StackResource
 from pulumi_cts.policy_facts import DATA_TRACKER_TYPE, NOTIFICATION_TYPE, TRACKER_TYPE
 
@@ -54,14 +54,14 @@ def resource(
 
 def tracker(name: str = "audit-trail", **changes: Any) -> StackResource:
     """The example's tracker after Check (defaults filled in), with `changes` applied (None removes)."""
-    props = schema.with_defaults(EXAMPLE_PROGRAM)
+    props = tracker_schema.with_defaults(EXAMPLE_PROGRAM)
     props.update(changes)
     return resource(TRACKER_TYPE, name, {k: v for k, v in props.items() if v is not None})
 
 
 def tracker_outputs(name: str = "audit-trail", project_name: str = "eu-de", **changes: Any) -> StackResource:
     """The example's tracker as the state has it after an update (outputs: CTS's answer and the scope)."""
-    inputs = schema.with_defaults({**EXAMPLE_PROGRAM, **changes})
+    inputs = tracker_schema.with_defaults({**EXAMPLE_PROGRAM, **changes})
     answer = {
         "bucket_name": inputs["bucket_name"],
         "file_prefix_name": inputs["file_prefix_name"],
@@ -76,7 +76,7 @@ def tracker_outputs(name: str = "audit-trail", project_name: str = "eu-de", **ch
     }
     outputs = {
         **inputs,
-        **schema.state_from_answer(answer),
+        **tracker_schema.state_from_answer(answer),
         "project_id": PROJECT_ID,
         "project_name": project_name,
         "region": "eu-de",
