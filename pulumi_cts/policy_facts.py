@@ -15,6 +15,7 @@ from typing import Any
 from pulumi.output import Unknown
 
 from .checks import is_unknown, known
+from .scope import SCOPE_FIELDS
 
 TRACKER_TYPE = "pulumi-python:dynamic/cts:Tracker"
 DATA_TRACKER_TYPE = "pulumi-python:dynamic/cts:DataTracker"
@@ -129,7 +130,7 @@ def project_of(resource: Resource, default: Project | None = None) -> Project:
     configuration names it, else an unnamed default project.
     """
     props = resource.props
-    values = {key: props.get(key) for key in ("project_id", "project_name", "region")}
+    values = {key: props.get(key) for key in SCOPE_FIELDS}
     if any(is_unknown(v) for v in values.values()):
         return Project(unknown=True)
     project_id = values["project_id"] if isinstance(values["project_id"], str) and values["project_id"] else None
