@@ -5,18 +5,17 @@ the engine does (`Analyze` on the checked inputs, `AnalyzeStack` on the stored o
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pulumi.runtime import rpc
 
 from pulumi_cts.policy_client import PolicyAnalyzer, StackResource
-from tests.integration.conftest import BUCKET, KMS_KEY
-from tests.integration.engine import DEFAULT_TYPE, EngineHarness
 from tests.policy.shapes import EXAMPLE_PROGRAM
+from tests.support import BUCKET, KMS_KEY, REPO_ROOT
+from tests.support.engine import DEFAULT_TYPE, EngineHarness
 
-PACK_DIR = Path(__file__).resolve().parents[2] / "policy-pack"
+PACK_DIR = REPO_ROOT / "policy-pack"
 
 # The example program's tracker, pointed at the emulator's bucket and key.
 EXAMPLE: dict[str, Any] = {**EXAMPLE_PROGRAM, "bucket_name": BUCKET, "kms_id": KMS_KEY}

@@ -4,13 +4,13 @@ pack's default configuration (levels and properties as the engine would send the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from pulumi_cts.policy_client import PolicyAnalyzer
+from tests.support import REPO_ROOT
 
-PACK_DIR = Path(__file__).resolve().parents[2] / "policy-pack"
+PACK_DIR = REPO_ROOT / "policy-pack"
 
 
 @pytest.fixture(scope="module")

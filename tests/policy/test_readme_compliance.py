@@ -12,8 +12,9 @@ import pytest
 
 from pulumi_cts.policy_client import PolicyAnalyzer, resolve_policy_config
 from tests.policy.conftest import PACK_DIR
+from tests.support import REPO_ROOT
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = REPO_ROOT / "README.md"
 
 
 def section() -> str:
