@@ -26,6 +26,8 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.output import Unknown
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from .local.analysis import AnalyzedResource, PolicyViolation
+
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine sends a value unknown during preview
 LEVELS = ("advisory", "mandatory", "disabled", "remediate")  # index = the protocol's enum value
 _KINDS = {analyzer_pb2.POLICY_TYPE_RESOURCE: "resource", analyzer_pb2.POLICY_TYPE_STACK: "stack"}
@@ -455,6 +457,41 @@ def start_policy_packs(
             analyzer.close()
         raise
     return started
+
+
+class RunnerAnalyzer:
+    """A started pack as the local runner's `Analyzer` (`pulumi-cts local ... --policy-pack DIR`).
+
+    A violation at level "remediate" is one the pack could not fix: it stops the run like a
+    mandatory one (the runner does not apply remediations).
+    """
+
+    def __init__(self, pack: PolicyAnalyzer) -> None:
+        self.pack = pack
+
+    def analyze(self, resource: AnalyzedResource) -> list[PolicyViolation]:
+        return self._converted(self.pack.analyze(self._resource(resource)))
+
+    def analyze_stack(self, resources: Sequence[AnalyzedResource]) -> list[PolicyViolation]:
+        return self._converted(self.pack.analyze_stack([self._resource(r) for r in resources]))
+
+    @staticmethod
+    def _resource(resource: AnalyzedResource) -> StackResource:
+        return StackResource(
+            resource.type,
+            resource.urn,
+            resource.properties,
+            parent=resource.parent,
+            dependencies=resource.dependencies,
+            protect=resource.protect,
+        )
+
+    @staticmethod
+    def _converted(violations: Sequence[Violation]) -> list[PolicyViolation]:
+        return [
+            PolicyViolation(v.pack, v.policy, v.detail, "mandatory" if v.blocks else "advisory", v.urn)
+            for v in violations
+        ]
 
 
 def check_stack(
