@@ -36,6 +36,7 @@ from typing import IO, Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_DIR = REPO_ROOT / "examples" / "pulumi-project"
+POLICY_PACK = REPO_ROOT / "policy-pack"
 WORK_DIR = REPO_ROOT / ".work"
 DEFAULT_STATE_DIR = WORK_DIR / "pulumi-state"
 
@@ -340,9 +341,10 @@ def change_behind_the_stack(base_url: str, status: str) -> None:
 
 
 def run_local_demo(project_dir: Path, stack_name: str, state_dir: Path, emulator: EmulatorProcess) -> None:
-    from pulumi_cts.local import LocalStack
+    from pulumi_cts.local import Analyzer, LocalStack
     from pulumi_cts.local.cli import render
     from pulumi_cts.local.state import state_path
+    from pulumi_cts.policy_client import RunnerAnalyzer, start_policy_packs
 
     say("the Pulumi CLI is not on PATH: running the example stack with the pulumi-cts local runner")
     print(
@@ -365,9 +367,20 @@ def run_local_demo(project_dir: Path, stack_name: str, state_dir: Path, emulator
     }
     secrets = {"cts:password": DEMO_PASSWORD}
 
-    def run(operation: str, shown: str, extra: Mapping[str, str] | None = None, **options: bool) -> dict[str, Any]:
+    def run(
+        operation: str,
+        shown: str,
+        extra: Mapping[str, str] | None = None,
+        analyzers: Sequence[Analyzer] = (),
+        **options: bool,
+    ) -> dict[str, Any]:
         stack = LocalStack(
-            project_dir, stack_name, state_dir=state_dir, config={**config, **(extra or {})}, secrets=secrets
+            project_dir,
+            stack_name,
+            state_dir=state_dir,
+            config={**config, **(extra or {})},
+            secrets=secrets,
+            analyzers=analyzers,
         )
         print(f"$ pulumi-cts local {shown}", flush=True)
         result = stack.run(operation, **options)
@@ -394,6 +407,19 @@ def run_local_demo(project_dir: Path, stack_name: str, state_dir: Path, emulator
 
     say("preview --expect-no-changes (the stack matches the program)")
     run("preview", "preview --expect-no-changes", expect_no_changes=True)
+
+    say("preview with the compliance policy pack (policy-pack/)")
+    packs = start_policy_packs([POLICY_PACK], stack=stack_name, stack_config=config)
+    try:
+        checked = run("preview", "preview --policy-pack policy-pack", analyzers=[RunnerAnalyzer(p) for p in packs])
+        names = [policy.name for pack in packs for policy in pack.info.policies]
+    finally:
+        for pack in packs:
+            pack.close()
+    blocking = [v for v in checked.get("policyViolations", []) if v["enforcementLevel"] == "mandatory"]
+    if blocking:
+        raise DemoError(f"the example stack violates mandatory policies: {blocking}")
+    print(f"policy pack passed: no mandatory violation of its {len(names)} policies ({', '.join(names)})", flush=True)
 
     say("a config change (filePrefixName=audit) applied as an in-place update")
     changed = run("up", "up --config filePrefixName=audit", {"filePrefixName": "audit"})

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..policy_client import PolicyAnalyzer, PolicyPackError, RunnerAnalyzer, start_policy_packs
 from .project import ProjectError, parse_assignment
 from .runner import DEFAULT_STATE_DIR, EXIT_OK, EXIT_USAGE, LocalStack, LocalUsageError, RunResult
 
@@ -80,6 +81,16 @@ def render(result: RunResult, stack: str, out: TextIO) -> None:
         if summary["changes"]["same"]:
             parts.append(f"{summary['changes']['same']} unchanged")
         print(f"\nResources: {', '.join(parts) if parts else 'no resources'}", file=out)
+    violations = summary.get("policyViolations") or []
+    if violations:
+        print("\nPolicies:", file=out)
+        for violation in violations:
+            name = violation["urn"].rsplit("::", 1)[-1] if violation["urn"] else f"stack {stack}"
+            print(
+                f"    {violation['enforcementLevel']}: {violation['policyPack']}/{violation['policy']} ({name}): "
+                f"{violation['message']}",
+                file=out,
+            )
     outputs: Mapping[str, Any] = summary["outputs"]
     if outputs:
         print("\nOutputs:", file=out)
@@ -96,8 +107,8 @@ def run(argv: Sequence[str], *, out: TextIO | None = None, err: TextIO | None = 
         args = parser.parse_args(list(argv))
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    if args.policy_pack or args.policy_pack_config:
-        print("pulumi-cts local: --policy-pack is not available yet in this version", file=err)
+    if args.policy_pack_config and not args.policy_pack:
+        print("pulumi-cts local: --policy-pack-config needs at least one --policy-pack DIR", file=err)
         return EXIT_USAGE
     try:
         config = dict(parse_assignment(item) for item in args.config)
@@ -105,6 +116,35 @@ def run(argv: Sequence[str], *, out: TextIO | None = None, err: TextIO | None = 
     except ProjectError as error:
         print(f"pulumi-cts local: {error}", file=err)
         return EXIT_USAGE
+    packs: list[PolicyAnalyzer] = []
+    if args.policy_pack and args.operation in ("preview", "up"):
+        try:
+            # Policy packs see the plain stack config (e.g. cts:projectName), never the secrets.
+            packs = start_policy_packs(
+                args.policy_pack,
+                args.policy_pack_config,
+                stack_config=config,
+                stack=args.stack,
+                dry_run=args.operation == "preview",
+            )
+        except PolicyPackError as error:
+            print(f"pulumi-cts local: {error}", file=err)
+            return EXIT_USAGE
+    try:
+        return _run_stack(args, config, secrets, [RunnerAnalyzer(pack) for pack in packs], out, err)
+    finally:
+        for pack in packs:
+            pack.close()
+
+
+def _run_stack(
+    args: argparse.Namespace,
+    config: dict[str, str],
+    secrets: dict[str, str],
+    analyzers: list[RunnerAnalyzer],
+    out: TextIO,
+    err: TextIO,
+) -> int:
     project_dir = Path(args.cwd)
     stack = LocalStack(
         project_dir,
@@ -113,6 +153,7 @@ def run(argv: Sequence[str], *, out: TextIO | None = None, err: TextIO | None = 
         config=config,
         secrets=secrets,
         stand_ins=args.stand_in,
+        analyzers=analyzers,
     )
     if args.operation == "output":
         try:

@@ -176,7 +176,18 @@ class LocalStack:
         return summary_of("output", [], self._load(project).outputs)
 
     def run(self, operation: str, *, expect_no_changes: bool = False) -> RunResult:
-        """Run one operation; never raises for a failed step or program (see `RunResult.exit_code`)."""
+        """Run one operation; never raises for a failed step or program (see `RunResult.exit_code`).
+
+        With analyzers, `up` previews first, as the Pulumi CLI does: a mandatory policy violation
+        stops the run before any change (the preview's result is returned).
+        """
+        if operation == "up" and self.analyzers:
+            checked = self._run(operation="preview", expect_no_changes=False)
+            if checked.exit_code != EXIT_OK:
+                return checked
+        return self._run(operation, expect_no_changes=expect_no_changes)
+
+    def _run(self, operation: str, *, expect_no_changes: bool) -> RunResult:
         try:
             project = self._project()
             config = self._stack_config(project)

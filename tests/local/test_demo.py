@@ -32,6 +32,8 @@ def test_the_demo_deploys_through_the_local_runner_without_the_cli(tmp_path: Pat
     assert "the Pulumi CLI is not on PATH: running the example stack with the pulumi-cts local runner" in out
     assert "+  create   pulumi-python:dynamic/cts:Tracker audit-trail" in out
     assert "~  update   pulumi-python:dynamic/cts:Tracker audit-trail [diff: ~file_prefix_name]" in out
+    assert "$ pulumi-cts local preview --policy-pack policy-pack" in out
+    assert "policy pack passed: no mandatory violation of its 7 policies (cts-tracker-enabled," in out
     assert "emulator: tracker status disabled" in out
     # Refresh shows the drift, and up after it changes only that: no scope the program left undeclared.
     assert out.count("~  update   pulumi-python:dynamic/cts:Tracker audit-trail [diff: ~status]") == 2
