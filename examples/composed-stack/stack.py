@@ -42,7 +42,7 @@ data_tracker = DataTracker(
     data_bucket={"data_bucket_name": data_bucket.bucket, "data_event": ["READ", "WRITE"]},
     bucket_name=trace_bucket.bucket,
     file_prefix_name="data",
-    bucket_lifecycle=30,
+    bucket_lifecycle=180,  # the trace files kept six months, as the policy pack asks
 )
 
 notification = Notification(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pulumi_cts.emulator import Emulator
 from pulumi_cts.local import LocalStack, stand_in_id
+from pulumi_cts.policy_client import RunnerAnalyzer, start_policy_packs
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "composed-stack"
+POLICY_PACK = Path(__file__).resolve().parents[2] / "policy-pack"
 STAND_INS = ("huaweicloud:Obs/bucket:Bucket", "huaweicloud:Dew/key:Key")
 CONFIG = {"alertTopicUrn": "urn:smn:eu-de:0123abcd:cts_alerts", "namePrefix": "composed"}
 
@@ -60,3 +64,36 @@ def test_the_composed_stack_runs_with_stand_ins(
     assert state["trackers"] == {}
     assert not any(state["data_trackers"].values())
     assert not any(state["notifications"].values())
+
+
+def _preview_with_pack(
+    cts_local_stack: Callable[..., LocalStack], policy_config: Path | None
+) -> tuple[int, list[dict[str, Any]]]:
+    packs = start_policy_packs([POLICY_PACK], policy_config, stack="local")
+    try:
+        analyzers = [RunnerAnalyzer(pack) for pack in packs]
+        stack = cts_local_stack(EXAMPLE, "local", config=CONFIG, stand_ins=STAND_INS, analyzers=analyzers)
+        result = stack.run("preview")
+    finally:
+        for pack in packs:
+            pack.close()
+    violations: list[dict[str, Any]] = result.summary.get("policyViolations", [])
+    return result.exit_code, violations
+
+
+def test_the_composed_stack_passes_the_policy_pack(
+    cts_local_stack: Callable[..., LocalStack], cts_emulator: Emulator, tmp_path: Path
+) -> None:
+    exit_code, violations = _preview_with_pack(cts_local_stack, None)
+    assert [v for v in violations if v["enforcementLevel"] == "mandatory"] == [], violations
+    assert exit_code == 0
+
+    # The pack does look at this stack: asking for a year of retention flags the data tracker's 180 days.
+    stricter = tmp_path / "policy-config.json"
+    stricter.write_text(json.dumps({"cts-trace-bucket-protected": {"minimum_retention_days": 365}}))
+    exit_code, violations = _preview_with_pack(cts_local_stack, stricter)
+    assert exit_code == 1
+    flagged = [v for v in violations if v["enforcementLevel"] == "mandatory"]
+    assert [(v["policy"], v["urn"].rsplit("::", 1)[-1]) for v in flagged] == [
+        ("cts-trace-bucket-protected", "sensitive-data")
+    ], flagged
