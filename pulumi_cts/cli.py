@@ -33,7 +33,7 @@ from .client import CtsClient, CtsClientFactory
 from .clouds import _TextScalarLoader
 from .errors import ConfigurationError, CtsError
 from .scope import Scope, resource_scope
-from .settings import CLOUD_SPEC, NAMESPACE, SECRET_NAMES, SPECS, Settings, describe, resolve
+from .settings import CLOUD_SPEC, NAMESPACE, SECRET_NAMES, SPECS, ConfigLookup, Settings, describe, resolve
 from .signing import AkSkAuth
 from .tracker_schema import API_VERSIONS, DEFAULT_API_VERSION, TRACKER_NAME, state_from_answer
 from .transport import Transport
@@ -359,6 +359,74 @@ def _checks(report: _Report, settings: Settings, overrides: Mapping[str, str], b
     return EXIT_OK
 
 
+def _stack_lookup(stack: StackConfig | None, supplied: Mapping[str, tuple[str, str]]) -> ConfigLookup:
+    """The config lookup `resolve` reads the stack file through."""
+
+    def lookup(key: str) -> Any:
+        if stack is None:
+            return None
+        if key in stack.encrypted:
+            # Stands in for the encrypted value, so precedence and conflicts are those the provider sees.
+            return supplied[key][1] if key in supplied else None
+        return stack.get(key)
+
+    return lookup
+
+
+def _report_inputs(report: _Report, stack: StackConfig | None, cloud: str | None) -> None:
+    """The heading: which stack file and cloud entry doctor reads."""
+    report.facts.update(stack_config=str(stack.path) if stack is not None else None, cloud=cloud)
+    report.line(f"{PROG} doctor")
+    if stack is not None:
+        report.line(f"Stack config: {stack.path}")
+    else:
+        report.line("Stack config: none given (--stack-config FILE); using clouds.yaml and environment only")
+    if cloud:
+        report.line(f"Cloud: {cloud} (--cloud, used as {NAMESPACE}:cloud)")
+    report.line()
+
+
+def _with_stand_in_sources(settings: Settings, supplied: Mapping[str, tuple[str, str]]) -> Settings:
+    """Name both the stack key and the variable as the source of each encrypted value a variable stood in for."""
+    relabelled = dict(settings.sources)
+    for key, (variable, _value) in supplied.items():
+        name = _NAME_OF_KEY.get(key)
+        if name is not None:
+            relabelled[name] = f"stack config {key} (encrypted; checked with {variable})"
+    return replace(settings, sources=relabelled)
+
+
+def _report_settings(report: _Report, settings: Settings, verbose: bool) -> None:
+    """Each setting with its source, secrets masked; with `verbose`, what is unset and where doctor looked."""
+    report.line("Settings (secrets shown as ***)")
+    rows = describe(settings)
+    report.settings = {
+        name: {"value": shown, "source": source, "secret": name in SECRET_NAMES} for name, shown, source in rows
+    }
+    if rows:
+        report.table(rows)
+    else:
+        report.line("  (none found)")
+    if verbose:
+        unset = [spec for spec in SPECS if settings.get(spec.name) is None]
+        if unset:
+            report.line("  Not set: " + ", ".join(f"{spec.name} ({NAMESPACE}:{spec.config_key})" for spec in unset))
+        report.line("  Looked at:")
+        for place in settings.looked_at:
+            report.line(f"    - {place}")
+
+
+def _report_stack_notes(report: _Report, stack: StackConfig, supplied: Mapping[str, tuple[str, str]]) -> list[str]:
+    """Notes on what doctor could not use from the stack file; returns the encrypted settings that block the checks."""
+    for note in _stack_notes(stack, supplied):
+        report.note(note)
+    return [
+        f"{key} is encrypted in {stack.path} and doctor cannot decrypt it: {_how_to_supply(stack, key)}"
+        for key in stack.encrypted
+        if key in _KNOWN_KEYS and key not in supplied
+    ]
+
+
 def doctor(
     args: argparse.Namespace,
     *,
@@ -370,64 +438,19 @@ def doctor(
     """Run the doctor checks; returns the exit code. Raises UsageError for an unusable stack file."""
     stack = read_stack_config(Path(args.stack_config)) if args.stack_config else None
     supplied = _supplied_secrets(stack, environ) if stack is not None else {}
-
-    def lookup(key: str) -> Any:
-        if stack is None:
-            return None
-        if key in stack.encrypted:
-            # Stands in for the encrypted value, so precedence and conflicts are those the provider sees.
-            return supplied[key][1] if key in supplied else None
-        return stack.get(key)
-
     report = _Report(out, json_out=out if args.json else None)
-    report.facts.update(stack_config=str(stack.path) if stack is not None else None, cloud=args.cloud)
-    report.line(f"{PROG} doctor")
-    if stack is not None:
-        report.line(f"Stack config: {stack.path}")
-    else:
-        report.line("Stack config: none given (--stack-config FILE); using clouds.yaml and environment only")
-    if args.cloud:
-        report.line(f"Cloud: {args.cloud} (--cloud, used as {NAMESPACE}:cloud)")
-    report.line()
+    _report_inputs(report, stack, args.cloud)
 
     try:
-        settings = resolve(lookup, environ, cwd=cwd, home=home, cloud=args.cloud)
+        settings = resolve(_stack_lookup(stack, supplied), environ, cwd=cwd, home=home, cloud=args.cloud)
     except ConfigurationError as exc:
         report.line("Checks")
         code = report.fail("settings complete", str(exc))
         return _summary(report, code)
-    relabelled = dict(settings.sources)
-    for key, (variable, _value) in supplied.items():
-        name = _NAME_OF_KEY.get(key)
-        if name is not None:
-            relabelled[name] = f"stack config {key} (encrypted; checked with {variable})"
-    settings = replace(settings, sources=relabelled)
+    settings = _with_stand_in_sources(settings, supplied)
 
-    report.line("Settings (secrets shown as ***)")
-    rows = describe(settings)
-    report.settings = {
-        name: {"value": shown, "source": source, "secret": name in SECRET_NAMES} for name, shown, source in rows
-    }
-    if rows:
-        report.table(rows)
-    else:
-        report.line("  (none found)")
-    if args.verbose:
-        unset = [spec for spec in SPECS if settings.get(spec.name) is None]
-        if unset:
-            report.line("  Not set: " + ", ".join(f"{spec.name} ({NAMESPACE}:{spec.config_key})" for spec in unset))
-        report.line("  Looked at:")
-        for place in settings.looked_at:
-            report.line(f"    - {place}")
-    blockers: list[str] = []
-    if stack is not None:
-        for note in _stack_notes(stack, supplied):
-            report.note(note)
-        blockers = [
-            f"{key} is encrypted in {stack.path} and doctor cannot decrypt it: {_how_to_supply(stack, key)}"
-            for key in stack.encrypted
-            if key in _KNOWN_KEYS and key not in supplied
-        ]
+    _report_settings(report, settings, args.verbose)
+    blockers = _report_stack_notes(report, stack, supplied) if stack is not None else []
     report.line()
 
     report.line("Checks")

@@ -57,9 +57,11 @@ def stand_in_id(urn: str) -> str:
 
 
 def make_urn(stack: str, project: str, type_: str, name: str, parent: str = "") -> str:
+    """The URN the Pulumi engine gives: the parent's whole type chain before the type, the root stack's left out."""
     if parent:
-        qualified = parent.split("::")[2]
-        type_ = qualified.split("$")[-1] + "$" + type_
+        parent_type = parent.split("::")[2]
+        if parent_type != STACK_TYPE:
+            type_ = parent_type + "$" + type_
     return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
 
 
@@ -526,18 +528,21 @@ class Deployment:
                     raise self.fail(f"stack {self.stack}: mandatory policy violated: {names}")
             gone = [r for r in self.state.resources if r.pending_delete or r.urn not in self.registered]
             for resource in delete_order(gone):
-                if not resource.pending_delete:
-                    self._step(resource.urn, resource.type, "delete")
+                self._leaving_step(resource)
                 self._delete(resource)
             if not self.dry_run:
                 self.state.outputs = self.outputs
                 self.save()
 
+    def _leaving_step(self, resource: ResourceState) -> None:
+        """The step of a resource leaving the stack; one the program only read is discarded, as the engine shows it."""
+        if not resource.pending_delete:
+            self._step(resource.urn, resource.type, "discard" if resource.external else "delete")
+
     def destroy(self) -> None:
         with self._lock:
             for resource in delete_order(list(self.state.resources)):
-                if not resource.pending_delete:
-                    self._step(resource.urn, resource.type, "delete")
+                self._leaving_step(resource)
                 self._delete(resource)
             self.outputs = {}
             self.state.outputs = {}

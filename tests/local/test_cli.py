@@ -35,7 +35,7 @@ def test_json_summary_and_exit_codes(base_args: list[str], capsys: pytest.Captur
     assert up["outputs"]["secretNote"] == "[secret]"
     tracker_step = next(step for step in up["steps"] if step["type"] == "pulumi-python:dynamic/cts:Tracker")
     assert tracker_step == {
-        "urn": "urn:pulumi:cli::features::pulumi:pulumi:Stack$pulumi-python:dynamic/cts:Tracker::audit-trail",
+        "urn": "urn:pulumi:cli::features::pulumi-python:dynamic/cts:Tracker::audit-trail",
         "type": "pulumi-python:dynamic/cts:Tracker",
         "op": "create",
         "diffs": [],
