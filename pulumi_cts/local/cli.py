@@ -20,7 +20,7 @@ from .runner import DEFAULT_STATE_DIR, EXIT_OK, EXIT_USAGE, LocalStack, LocalUsa
 
 BANNER = "pulumi-cts local runner (a test and demo tool, not the Pulumi engine; deploy with the Pulumi CLI)"
 OPERATIONS = ("preview", "up", "refresh", "destroy", "output")
-_SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "+-", "read": ">"}
+_SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "+-", "read": ">", "discard": "<"}
 _DONE = {"create": "created", "update": "updated", "delete": "deleted", "replace": "replaced"}
 _TO_DO = {"create": "to create", "update": "to update", "delete": "to delete", "replace": "to replace"}
 
