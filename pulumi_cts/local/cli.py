@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..policy_client import PolicyAnalyzer, PolicyPackError, RunnerAnalyzer, start_policy_packs
-from .project import ProjectError, parse_assignment
+from .project import ProjectError, load_project, load_stack_config, parse_assignment
 from .runner import DEFAULT_STATE_DIR, EXIT_OK, EXIT_USAGE, LocalStack, LocalUsageError, RunResult
 
 BANNER = "pulumi-cts local runner (a test and demo tool, not the Pulumi engine; deploy with the Pulumi CLI)"
@@ -119,15 +119,17 @@ def run(argv: Sequence[str], *, out: TextIO | None = None, err: TextIO | None = 
     packs: list[PolicyAnalyzer] = []
     if args.policy_pack and args.operation in ("preview", "up"):
         try:
-            # Policy packs see the plain stack config (e.g. cts:projectName), never the secrets.
+            # Policy packs see the plain stack config (e.g. cts:projectName, from Pulumi.<stack>.yaml or
+            # --config), never the secrets.
+            plain = load_stack_config(load_project(Path(args.cwd)), args.stack, config).values
             packs = start_policy_packs(
                 args.policy_pack,
                 args.policy_pack_config,
-                stack_config=config,
+                stack_config=plain,
                 stack=args.stack,
                 dry_run=args.operation == "preview",
             )
-        except PolicyPackError as error:
+        except (PolicyPackError, ProjectError) as error:
             print(f"pulumi-cts local: {error}", file=err)
             return EXIT_USAGE
     try:

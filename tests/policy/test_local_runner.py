@@ -5,6 +5,7 @@ the run before any change (exit 1, one line per violation)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from pulumi_cts.local.pytest_plugin import DEFAULT_BUCKETS, DEFAULT_KMS_KEYS
 from tests.support import REPO_ROOT
 
 PACK = REPO_ROOT / "policy-pack"
+ENCRYPTED = "cts-trace-files-encrypted"
 
 
 @pytest.fixture
@@ -84,3 +86,22 @@ def test_bad_policy_arguments_are_usage_errors(base_args: list[str], capsys: pyt
     assert "--policy-pack-config needs at least one --policy-pack DIR" in capsys.readouterr().err
     assert main(["local", "preview", *base_args, "--policy-pack", str(REPO_ROOT)]) == 2
     assert "is not a Python policy pack" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(300)
+def test_the_packs_see_the_stack_files_config(
+    cts_stack_config: dict[str, str], cts_emulator: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # The example in a project of its own, whose stack file names the project the provider manages.
+    project = tmp_path / "project"
+    shutil.copytree(REPO_ROOT / "examples" / "pulumi-project", project, ignore=shutil.ignore_patterns(".venv"))
+    (project / "Pulumi.yaml").write_text("name: pulumi-cts-example\nruntime: python\n")
+    (project / "Pulumi.policy.yaml").write_text("config:\n  cts:projectName: eu-de_analytics\n")
+    args = ["--cwd", str(project), "--stack", "policy", "--state-dir", str(tmp_path / "state")]
+    for key, value in {**cts_stack_config, "bucketName": DEFAULT_BUCKETS[0]}.items():
+        args += ["--config", f"{key}={value}"]
+
+    assert main(["local", "preview", *args, "--policy-pack", str(PACK), "--json"]) == 1
+
+    [violation] = [v for v in json.loads(capsys.readouterr().out)["policyViolations"] if v["policy"] == ENCRYPTED]
+    assert "(project eu-de_analytics)" in violation["message"]
