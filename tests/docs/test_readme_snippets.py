@@ -53,9 +53,10 @@ SKIPPED: dict[str, str] = {
     "into the current environment; the test extra installs the policy extra into the suite's virtualenv",
     "README.md: pulumi preview --policy-pack policy-pack": NEEDS_CLI,
     "README.md: cd policy-pack && pulumi policy publish my-org": f"{NEEDS_CLI}; needs a Pulumi Cloud organization",
-    "README.md: pulumi-cts local preview --policy-pack policy-pack --policy-pack-config policy-config.json": "needs "
-    "the stack's cts:* settings and a policy-config.json; tests/policy/test_local_runner.py runs the same command "
-    "against the emulator",
+    "README.md: .venv/bin/pulumi-cts local preview --policy-pack policy-pack --policy-pack-config policy-config.json": (
+        "needs the stack's cts:* settings and a policy-config.json; tests/policy/test_local_runner.py runs the "
+        "same command against the emulator"
+    ),
     "README.md: from pulumi_policy import EnforcementLevel, PolicyPack": "a policy pack's __main__.py, which serves "
     "until stopped; tests/policy/test_readme_compliance.py starts it as a pack and queries it",
     "README.md: python3 scripts/dev.py demo   # the example stack against the embedded emulator: create, update, "
