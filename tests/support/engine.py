@@ -17,25 +17,22 @@ tests/local) runs programs with that logic.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
-import grpc
 from pulumi.dynamic import ResourceProvider
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
-from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+from pulumi.runtime.proto import provider_pb2
 
 from pulumi_cts import TrackerProvider
-from pulumi_cts.local.provider_process import drain as _drain
+from pulumi_cts.local.provider_process import DynamicProviderProcess, ProviderCallError
 from pulumi_cts.local.provider_process import empty_message as _empty
 from pulumi_cts.local.wire import from_struct, to_struct
 from tests.support import child_environment
@@ -48,15 +45,8 @@ DEFAULT_TYPE = "pulumi-python:dynamic/cts:Tracker"
 _SCRUBBED_ENV_PREFIXES = ("OS_", "CTS_", "PULUMI_")
 
 
-class EngineCallError(Exception):
-    """An engine call failed; carries the gRPC status code and details (e.g. a Python traceback)."""
-
-    def __init__(self, method: str, code: grpc.StatusCode | None, details: str) -> None:
-        self.method = method
-        self.code = code
-        self.details = details
-        name = code.name if code is not None else "UNKNOWN"
-        super().__init__(f"{method} failed with gRPC status {name}:\n{details}")
+# The provider process raises it; tests know it by the harness's name.
+EngineCallError = ProviderCallError
 
 
 @dataclass(frozen=True)
@@ -105,13 +95,6 @@ class UpdateResponse:
     outputs: dict[str, Any]
 
 
-@dataclass
-class _Process:
-    popen: subprocess.Popen[bytes]
-    stderr_file: IO[bytes]
-    stdout_lines: list[str] = field(default_factory=list)
-
-
 def provider_blob(provider: ResourceProvider | None = None) -> str:
     """The `__provider` value a program would register (for a `Tracker` unless told otherwise)."""
     blob = serialize_provider(provider if provider is not None else TrackerProvider())
@@ -119,10 +102,8 @@ def provider_blob(provider: ResourceProvider | None = None) -> str:
     return blob
 
 
-def _child_env(project: str, extra: Mapping[str, str] | None) -> dict[str, str]:
+def _child_env(extra: Mapping[str, str] | None) -> dict[str, str]:
     env = child_environment({k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_ENV_PREFIXES)})
-    env["PULUMI_PROJECT"] = project
-    env["PYTHONUNBUFFERED"] = "1"
     env.update(extra or {})
     return env
 
@@ -157,101 +138,55 @@ class EngineHarness:
         self._python = python
         self._cwd = Path(cwd) if cwd is not None else None
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
-        self._env = _child_env(project, env)
+        self._env = _child_env(env)
         self._startup_timeout = startup_timeout
-        self._process: _Process | None = None
-        self._channel: grpc.Channel | None = None
-        self._stub: Any = None
+        self._provider: DynamicProviderProcess | None = None
 
     # -- process lifecycle -------------------------------------------------------------------
 
     def start(self) -> EngineHarness:
-        if self._process is not None:
+        if self._provider is not None:
             return self
         if self._cwd is None:
             self._tmpdir = tempfile.TemporaryDirectory(prefix="pulumi-cts-engine-")
             self._cwd = Path(self._tmpdir.name)
-        # Lives as long as the process: closed in close().
-        stderr_file = tempfile.TemporaryFile(prefix="pulumi-dynamic-stderr-")  # noqa: SIM115
-        popen = subprocess.Popen(
-            # The engine passes its own address as the only argument; the Python server ignores it.
-            [self._python, "-u", "-m", "pulumi.dynamic", "127.0.0.1:0"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=stderr_file,
+        # The same process the local runner starts: `python -u -m pulumi.dynamic`, `PULUMI_PROJECT` set.
+        provider = DynamicProviderProcess(
+            project=self.project,
             cwd=self._cwd,
+            python=self._python,
             env=self._env,
+            call_timeout=self.call_timeout,
+            startup_timeout=self._startup_timeout,
         )
-        self._process = _Process(popen=popen, stderr_file=stderr_file)
         try:
-            port = self._read_port()
-            self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-            grpc.channel_ready_future(self._channel).result(timeout=self._startup_timeout)
+            self._provider = provider.start()
         except BaseException:
             self.close()
             raise
-        self._stub = provider_pb2_grpc.ResourceProviderStub(self._channel)
         return self
-
-    def _read_port(self) -> int:
-        assert self._process is not None
-        popen = self._process.popen
-        stdout = popen.stdout
-        assert stdout is not None
-        result: list[bytes] = []
-        reader = threading.Thread(target=lambda: result.append(stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(self._startup_timeout)
-        line = result[0].decode().strip() if result else ""
-        if not line.isdigit():
-            popen.poll()
-            raise RuntimeError(
-                "python -m pulumi.dynamic did not print its port "
-                f"(first stdout line {line!r}, exit code {popen.returncode}); stderr:\n{self.stderr_text()}"
-            )
-        # Keep draining stdout so that provider prints can never block the server.
-        threading.Thread(target=_drain, args=(stdout, self._process.stdout_lines), daemon=True).start()
-        return int(line)
 
     def stderr_text(self) -> str:
         """Everything the provider process wrote to stderr so far (logs, tracebacks)."""
-        if self._process is None:
-            return ""
-        handle = self._process.stderr_file
-        if handle.closed:
-            return ""
-        handle.flush()
-        handle.seek(0)
-        return handle.read().decode(errors="replace")
+        return "" if self._provider is None else self._provider.stderr_text()
 
     def stdout_text(self) -> str:
-        return "" if self._process is None else "".join(self._process.stdout_lines)
+        process = None if self._provider is None else self._provider.process
+        return "" if process is None else "".join(process.stdout_lines)
 
     @property
     def pid(self) -> int | None:
-        return None if self._process is None else self._process.popen.pid
+        process = None if self._provider is None else self._provider.process
+        return None if process is None else process.popen.pid
 
     def is_running(self) -> bool:
-        return self._process is not None and self._process.popen.poll() is None
+        process = None if self._provider is None else self._provider.process
+        return process is not None and process.popen.poll() is None
 
     def close(self) -> None:
-        self._stub = None
-        if self._channel is not None:
-            self._channel.close()
-            self._channel = None
-        process, self._process = self._process, None
-        if process is not None:
-            popen = process.popen
-            if popen.poll() is None:
-                popen.terminate()
-                try:
-                    popen.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    popen.kill()
-                    popen.wait(timeout=5)
-            if popen.stdout is not None:
-                popen.stdout.close()
-            process.stderr_file.close()
+        provider, self._provider = self._provider, None
+        if provider is not None:
+            provider.close()
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
             self._tmpdir = None
@@ -268,16 +203,14 @@ class EngineHarness:
     # -- calls -------------------------------------------------------------------------------
 
     def _call(self, method: str, request: Any) -> Any:
-        if self._stub is None:
+        if self._provider is None:
             raise RuntimeError("the engine harness is not started")
         started = time.monotonic()
         try:
-            response = getattr(self._stub, method)(request, timeout=self.call_timeout)
-        except grpc.RpcError as error:
-            code = error.code() if hasattr(error, "code") else None
-            details = (error.details() if hasattr(error, "details") else None) or str(error)
-            self.transcript.append(f"{method} ERROR {code}: {details}")
-            raise EngineCallError(method, code, details) from None
+            response = self._provider.call(method, request)
+        except ProviderCallError as error:
+            self.transcript.append(f"{method} ERROR {error.code}: {error.details}")
+            raise
         self.transcript.append(f"{method} ({time.monotonic() - started:.3f}s): {response!s}")
         return response
 
