@@ -30,7 +30,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -493,10 +493,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     emulator = EmulatorProcess(sys.executable, str(uuid.uuid4()), state_dir.resolve().parent / "emulator.log")
     pulumi = Pulumi(executable, project_dir, args.stack, demo_env(state_dir, os.environ))
     link = link_program_venv(project_dir)
-    # SIGTERM (e.g. from a CI runner) ends the demo like Ctrl-C does, through the `finally` below.
+    try:
+        code = run_guarded(lambda: run_demo(pulumi, emulator), emulator)
+    finally:
+        if link is not None:
+            link.unlink(missing_ok=True)
+    if code == EXIT_OK:
+        say("done: the tracker was created, read back unchanged and destroyed")
+    return code
+
+
+def run_guarded(story: Callable[[], None], emulator: EmulatorProcess) -> int:
+    """Run one demo story; the emulator is stopped whatever happens. SIGTERM (e.g. from a CI runner)
+    ends the story like Ctrl-C does."""
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        run_demo(pulumi, emulator)
+        story()
     except DemoError as error:
         print(f"\ndemo failed: {error}", file=sys.stderr)
         return EXIT_FAILED
@@ -506,9 +518,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         emulator.stop()
         signal.signal(signal.SIGTERM, previous)
-        if link is not None:
-            link.unlink(missing_ok=True)
-    say("done: the tracker was created, read back unchanged and destroyed")
     return EXIT_OK
 
 
@@ -516,19 +525,10 @@ def main_local(args: argparse.Namespace) -> int:
     project_dir: Path = args.project_dir.resolve()
     state_dir: Path = args.state_dir if args.state_dir != DEFAULT_STATE_DIR else WORK_DIR / "local-state"
     emulator = EmulatorProcess(sys.executable, str(uuid.uuid4()), state_dir.resolve().parent / "emulator.log")
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     started = time.monotonic()
-    try:
-        run_local_demo(project_dir, args.stack, state_dir, emulator)
-    except DemoError as error:
-        print(f"\ndemo failed: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("\ndemo interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    finally:
-        emulator.stop()
-        signal.signal(signal.SIGTERM, previous)
+    code = run_guarded(lambda: run_local_demo(project_dir, args.stack, state_dir, emulator), emulator)
+    if code != EXIT_OK:
+        return code
     say(
         "done: the tracker was created, updated in place, its drift corrected and destroyed "
         f"({time.monotonic() - started:.1f} s, local runner)"

@@ -229,14 +229,18 @@ class Deployment:
         self.steps.append(Step(urn=urn, type=resource_type, op=op, diffs=list(diffs)))
 
     def _analyze(self, resource: AnalyzedResource) -> None:
+        self._enforce(_describe(resource.type, resource.urn), lambda analyzer: analyzer.analyze(resource))
+
+    def _enforce(self, subject: str, ask: Callable[[Analyzer], Sequence[PolicyViolation]]) -> None:
+        """Ask every analyzer, keep what they found, and stop the run on a mandatory violation."""
         mandatory: list[PolicyViolation] = []
         for analyzer in self.analyzers:
-            found = list(analyzer.analyze(resource))
+            found = list(ask(analyzer))
             self.violations.extend(found)
             mandatory.extend(v for v in found if v.enforcement == "mandatory")
         if mandatory:
             names = ", ".join(sorted({v.policy for v in mandatory}))
-            raise self.fail(f"{_describe(resource.type, resource.urn)}: mandatory policy violated: {names}")
+            raise self.fail(f"{subject}: mandatory policy violated: {names}")
 
     @staticmethod
     def analyzed(resource: ResourceState | Registration, urn: str, inputs: Mapping[str, Any]) -> AnalyzedResource:
@@ -518,14 +522,7 @@ class Deployment:
                     for resource in self.state.resources
                     if resource.urn in self.registered and not resource.pending_delete
                 ]
-                mandatory: list[PolicyViolation] = []
-                for analyzer in self.analyzers:
-                    found = list(analyzer.analyze_stack(resources))
-                    self.violations.extend(found)
-                    mandatory.extend(v for v in found if v.enforcement == "mandatory")
-                if mandatory:
-                    names = ", ".join(sorted({v.policy for v in mandatory}))
-                    raise self.fail(f"stack {self.stack}: mandatory policy violated: {names}")
+                self._enforce(f"stack {self.stack}", lambda analyzer: analyzer.analyze_stack(resources))
             gone = [r for r in self.state.resources if r.pending_delete or r.urn not in self.registered]
             for resource in delete_order(gone):
                 self._leaving_step(resource)
